@@ -1,0 +1,108 @@
+"""Render the template with each engine, the way a user would."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import copier
+from cookiecutter.main import cookiecutter
+from variants import DEFAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSWERS_FILE = ".copier-answers.yml"
+TEMPLATE_TAG = "v0.1.0"
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import a hook module (valid Python even unrendered) for direct use."""
+    path = ROOT / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"template_hook_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+POST_GEN = load_hook("post_gen_project")
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Run git with a fixed identity; return its output."""
+    result = subprocess.run(
+        ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
+    """Copy the template as it is now (uncommitted edits included) into a tagged git repo.
+
+    Both engines then read the same, clean source, and copier records a real tag.
+    """
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
+    for rel in filter(None, listed.split("\0")):
+        source = ROOT / rel
+        if source.is_file():
+            target = dst / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git("init", "-q", "-b", "main", cwd=dst)
+    git("add", "-A", cwd=dst)
+    git("commit", "-q", "-m", "template snapshot", cwd=dst)
+    git("tag", tag, cwd=dst)
+    return dst
+
+
+def copier_data(answers: dict[str, Any]) -> dict[str, Any]:
+    """Drop the answers copier would not ask for (its `when:` conditions)."""
+    full = {**DEFAULTS, **answers}
+    return {
+        key: value
+        for key, value in answers.items()
+        if key not in POST_GEN.ASKED_WHEN or POST_GEN.ASKED_WHEN[key](full)
+    }
+
+
+def render_cookiecutter(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
+    """Bake with cookiecutter, non-interactively; return the project directory."""
+    project = cookiecutter(
+        str(template), no_input=True, extra_context=answers, output_dir=str(output_dir)
+    )
+    return Path(project)
+
+
+def render_copier(template: Path, answers: dict[str, Any], dst: Path) -> Path:
+    """Copy with copier, non-interactively (defaults for what is not given)."""
+    copier.run_copy(
+        str(template),
+        str(dst),
+        data=copier_data(answers),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    return dst
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (answers file aside) by relative path, with its bytes."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != ANSWERS_FILE
+    }
+
+
+def directories(root: Path) -> set[str]:
+    """Every directory under root, so empty leftovers count as differences too."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
