@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def uv_env() -> dict[str, str]:
     # The template's own environment must not leak into the baked project's.
     leaking = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "UV_INDEX"}
     env = {k: v for k, v in os.environ.items() if k not in leaking}
+    # uv and make come from the template's environment (uv is a dev dependency).
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_NO_PROGRESS"] = "1"
     return env

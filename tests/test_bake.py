@@ -61,6 +61,14 @@ def read(project: Path, rel: str) -> str:
     return (project / rel).read_text("utf-8")
 
 
+def licenses(project: Path) -> set[str]:
+    """The SPDX licence expression of every pyproject.toml in the project."""
+    return {
+        tomllib.loads(path.read_text("utf-8"))["project"]["license"]
+        for path in project.rglob("pyproject.toml")
+    }
+
+
 def api_dependencies(project: Path) -> str:
     data = tomllib.loads((project / "services/api/pyproject.toml").read_text("utf-8"))
     return " ".join(data["project"]["dependencies"])
@@ -152,11 +160,17 @@ EFFECTS: dict[tuple[str, Any], Callable[[Path, dict[str, Any]], bool]] = {
     ),
     ("notifications", "slack"): lambda p, v: "SLACK_WEBHOOK_URL" in read(p, "README.md"),
     ("notifications", "telegram"): lambda p, v: "TELEGRAM_BOT_TOKEN" in read(p, "README.md"),
-    ("license", "MIT"): lambda p, v: read(p, "LICENSE").startswith("MIT License"),
-    ("license", "Apache-2.0"): lambda p, v: "Apache License" in read(p, "LICENSE")[:200],
-    ("license", "BSD-3-Clause"): lambda p, v: read(p, "LICENSE").startswith("BSD 3-Clause"),
+    ("license", "MIT"): lambda p, v: (
+        read(p, "LICENSE").startswith("MIT License") and licenses(p) == {"MIT"}
+    ),
+    ("license", "Apache-2.0"): lambda p, v: (
+        "Apache License" in read(p, "LICENSE")[:200] and licenses(p) == {"Apache-2.0"}
+    ),
+    ("license", "BSD-3-Clause"): lambda p, v: (
+        read(p, "LICENSE").startswith("BSD 3-Clause") and licenses(p) == {"BSD-3-Clause"}
+    ),
     ("license", "Proprietary"): lambda p, v: (
-        "All rights reserved" in read(p, "LICENSE") and "Proprietary" in read(p, "pyproject.toml")
+        "All rights reserved" in read(p, "LICENSE") and licenses(p) == {"LicenseRef-Proprietary"}
     ),
 }
 

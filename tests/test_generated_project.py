@@ -1,8 +1,10 @@
 """Static and run tiers: baked projects pass their own checks and tests.
 
-Every pairwise variant gets ruff (lint and format) with the generated
-configuration; the default and the largest variant are synced with uv and run
-their own ruff, mypy and unit tests through their Makefile, as a user would.
+Every all-pairs variant gets ruff (lint and format) with its generated
+configuration, and mypy in its own uv environment where this machine can build
+one (an installed interpreter; the embedding model's CPU torch wheel exists
+for 3.11 only). The default and the largest variant run their own Makefile:
+install, lint, typecheck and unit tests, as a user would.
 """
 
 from __future__ import annotations
@@ -39,6 +41,42 @@ def test_variant_passes_ruff(tmp_path: Path, template_repo: Path, answers: dict[
     run([RUFF, "format", "--check", "--no-cache", "."], cwd=project)
 
 
+def runnable_here(variant: dict[str, Any]) -> bool:
+    """Whether uv can build this variant's environment on this machine."""
+    version = variant["python_version"]
+    return find_python(version) is not None and (
+        not variant["use_embedding_model"] or version == LARGEST["python_version"]
+    )
+
+
+def prepare_uv(variant: dict[str, Any], env: dict[str, str], torch_index: str | None) -> None:
+    """Point uv at a local interpreter and, for the model, at the local torch wheel."""
+    python = find_python(variant["python_version"])
+    assert python, f"no CPython {variant['python_version']} here"
+    env["UV_PYTHON"] = python
+    if variant["use_embedding_model"]:
+        assert torch_index, "the embedding variant needs a local CPU torch wheel"
+        env["UV_INDEX"] = f"pytorch-cpu={torch_index}"
+
+
+MYPY_VARIANTS = [v for v in pairwise() if runnable_here(v)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", MYPY_VARIANTS, ids=variant_id)
+def test_variant_passes_mypy(
+    tmp_path: Path,
+    template_repo: Path,
+    uv_env: dict[str, str],
+    torch_index: str | None,
+    answers: dict[str, Any],
+) -> None:
+    prepare_uv(answers, uv_env, torch_index)
+    project = render_cookiecutter(template_repo, answers, tmp_path)
+    run(["uv", "sync", "--quiet"], cwd=project, env=uv_env)
+    run(["uv", "run", "--frozen", "mypy"], cwd=project, env=uv_env)
+
+
 def junit_counts(report: Path) -> dict[str, int]:
     """tests / failures / errors / skipped summed over a JUnit XML report."""
     root = ET.parse(report).getroot()
@@ -61,13 +99,7 @@ def test_variant_passes_its_own_checks(
     answers: dict[str, Any],
 ) -> None:
     variant = {**DEFAULTS, **answers}
-    python = find_python(variant["python_version"])
-    if python is None:
-        pytest.skip(f"no CPython {variant['python_version']} on this machine for uv to use")
-    uv_env["UV_PYTHON"] = python
-    if variant["use_embedding_model"]:
-        assert torch_index, "the embedding variant needs the local CPU torch wheel"
-        uv_env["UV_INDEX"] = f"pytorch-cpu={torch_index}"
+    prepare_uv(variant, uv_env, torch_index)
     project = render_cookiecutter(template_repo, answers, tmp_path)
 
     run(["make", "install"], cwd=project, env=uv_env)

@@ -1,0 +1,171 @@
+"""The application factory and its lifespan, which opens and closes the backing components."""
+
+{% if cookiecutter.use_embedding_model -%}
+import asyncio
+{% endif -%}
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+{%- if cookiecutter.database == 'postgres' %}
+from sqlalchemy.exc import SQLAlchemyError
+{%- endif %}
+
+{% if cookiecutter.__redis -%}
+from {{ cookiecutter.package_name }}_api.cache import (
+    CachedNoteRepository,
+    RedisProbe,
+    create_redis,
+)
+{% endif -%}
+{% if cookiecutter.database == 'postgres' -%}
+from {{ cookiecutter.package_name }}_api.db import (
+    DatabaseProbe,
+    Schema,
+    SqlNoteRepository,
+    create_engine,
+    create_session_factory,
+)
+{% endif -%}
+{% if cookiecutter.use_embedding_model -%}
+from {{ cookiecutter.package_name }}_api.embedding import (
+    ModelLoadError,
+    ModelProbe,
+    ModelSlot,
+    load_embedder,
+)
+{% endif -%}
+from {{ cookiecutter.package_name }}_api.errors import (
+    ServiceUnavailableError,
+{%- if cookiecutter.database == 'postgres' or cookiecutter.use_embedding_model %}
+    describe,
+{%- endif %}
+)
+from {{ cookiecutter.package_name }}_api.health import Probe
+{% if cookiecutter.with_worker -%}
+from {{ cookiecutter.package_name }}_api.jobs import create_job_queue
+{% endif -%}
+from {{ cookiecutter.package_name }}_api.notes import (
+{%- if cookiecutter.database != 'postgres' %}
+    InMemoryNoteRepository,
+{%- endif %}
+    NoteRepository,
+)
+from {{ cookiecutter.package_name }}_api.routers import (
+{%- if cookiecutter.use_embedding_model %}
+    embeddings,
+{%- endif %}
+    health,
+{%- if cookiecutter.with_worker %}
+    jobs,
+{%- endif %}
+    notes,
+)
+from {{ cookiecutter.package_name }}_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DISTRIBUTION = "{{ cookiecutter.project_slug }}-api"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open every component before the first request and close them after the last.
+
+    Nothing connects at import time or in :func:`create_app`. A component that is down at
+    startup does not stop the service: ``/health/ready`` reports it (503) until it answers, and
+    requests that need it get 503 meanwhile.
+    """
+    settings: Settings = app.state.settings
+    probes: list[Probe] = []
+    async with AsyncExitStack() as stack:
+        # Callbacks run in reverse order at shutdown: this line is logged last.
+        stack.callback(logger.info, "%s stopped", settings.app_name)
+{%- if cookiecutter.database == 'postgres' %}
+        engine = create_engine(settings)
+        stack.push_async_callback(engine.dispose)
+        schema = Schema(engine)
+        try:
+            await schema.ensure()
+        except (OSError, SQLAlchemyError) as exc:
+            # Retried on first contact: by the readiness check or by the first request.
+            logger.error(
+                "database %s unavailable, tables not created yet: %s",
+                settings.database_url_for_logs,
+                describe(exc),
+            )
+        repository: NoteRepository = SqlNoteRepository(create_session_factory(engine), schema)
+        probes.append(DatabaseProbe(engine, schema))
+{%- else %}
+        # No database configured: notes live in this process only.
+        repository: NoteRepository = InMemoryNoteRepository()
+{%- endif %}
+{%- if cookiecutter.__redis %}
+
+        redis = create_redis(settings)
+        stack.push_async_callback(redis.aclose)
+        repository = CachedNoteRepository(repository, redis, ttl_seconds=settings.cache_ttl_seconds)
+        probes.append(RedisProbe(redis))
+{%- endif %}
+{%- if cookiecutter.with_worker %}
+
+        job_queue = create_job_queue(settings)
+        stack.push_async_callback(job_queue.aclose)
+        app.state.job_queue = job_queue
+{%- endif %}
+{%- if cookiecutter.use_embedding_model %}
+
+        slot = ModelSlot()
+        try:
+            # Loading takes seconds and blocks: keep the event loop free meanwhile.
+            slot.embedder = await asyncio.to_thread(load_embedder, settings)
+        except Exception as exc:  # noqa: BLE001 -- reported by readiness and as 503, not fatal
+            # ModelLoadError messages are written for people; anything else keeps its type.
+            slot.error = str(exc) if isinstance(exc, ModelLoadError) else describe(exc)
+            logger.error("embedding model not loaded: %s", slot.error)
+        app.state.model = slot
+        probes.append(ModelProbe(slot))
+{%- endif %}
+
+        app.state.notes = repository
+        app.state.probes = probes
+        logger.info("%s started (%s)", settings.app_name, settings.environment)
+        yield
+
+
+async def _service_unavailable(request: Request, exc: ServiceUnavailableError) -> JSONResponse:
+    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": exc.detail, "component": exc.component},
+        headers={"Retry-After": "5"},
+    )
+
+
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Cheap: reads settings, connects nothing (the lifespan does)."""
+    settings = settings or Settings()
+    # The level applies to every module of this package (the first part of this module's name).
+    logging.getLogger(__name__.partition(".")[0]).setLevel(settings.log_level)
+    app = FastAPI(title=settings.app_name, version=_version(), lifespan=lifespan)
+    app.state.settings = settings
+    app.exception_handler(ServiceUnavailableError)(_service_unavailable)
+    app.include_router(health.router)
+    app.include_router(notes.router)
+{%- if cookiecutter.use_embedding_model %}
+    app.include_router(embeddings.router)
+{%- endif %}
+{%- if cookiecutter.with_worker %}
+    app.include_router(jobs.router)
+{%- endif %}
+    return app

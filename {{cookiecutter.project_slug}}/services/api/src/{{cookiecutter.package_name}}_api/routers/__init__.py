@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; the application factory includes them."""
