@@ -14,6 +14,7 @@ file is valid Python; tests import it to check it against copier.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def template_commit(context: Mapping[str, Any]) -> str | None:
     if not repo_dir:
         return None
     result = subprocess.run(
-        ["git", "-C", str(repo_dir), "describe", "--tags", "--always"],
+        ["git", "-C", str(from_invocation(repo_dir)), "describe", "--tags", "--always"],
         capture_output=True,
         text=True,
         check=False,
@@ -62,13 +63,28 @@ def template_commit(context: Mapping[str, Any]) -> str | None:
     return result.stdout.strip() or None
 
 
+def from_invocation(path: str) -> Path:
+    """A path as the user gave it to cookiecutter, made absolute.
+
+    The hook runs inside the new project, so a relative path (``cookiecutter .``)
+    is resolved against the shell's working directory, which ``PWD`` keeps.
+    """
+    given = Path(path).expanduser()
+    if given.is_absolute():
+        return given
+    return (Path(os.environ.get("PWD", Path.cwd())) / given).resolve()
+
+
 def template_source(context: Mapping[str, Any]) -> str:
-    """``_src_path`` for copier: the template as the user named it; local paths made absolute."""
+    """``_src_path`` for copier: the template as the user named it, local paths made absolute.
+
+    An absolute path keeps ``copier update`` working from inside the project.
+    """
     template = str(context["_template"])
-    path = Path(template).expanduser()
-    if "://" not in template and not template.startswith(("gh:", "gl:", "git@")) and path.exists():
-        return str(path.resolve())
-    return template
+    if "://" in template or template.startswith(("gh:", "gl:", "git@")):
+        return template
+    local = from_invocation(template)
+    return str(local) if local.exists() else template
 
 
 def copier_answers(context: Mapping[str, Any], questions: list[str]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,13 @@ def test_cruft_create(tmp_path: Path, template_repo: Path) -> None:
     head = (template_repo / ".git" / "refs" / "tags" / "v0.1.0").read_text().strip()
     assert answers_file["_commit"] == head  # cruft records the commit hash
     assert answers_file["with_worker"] is True
+
+
+def test_relative_template_path_is_recorded_absolute(tmp_path: Path, template_repo: Path) -> None:
+    """`cookiecutter .` from a shell: copier must later find the template from the project."""
+    cookiecutter_cli = Path(sys.executable).parent / "cookiecutter"
+    script = f'cd "{template_repo}" && "{cookiecutter_cli}" . --no-input -o "{tmp_path}"'
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
+    answers = answers_of(tmp_path / "my-service")
+    assert answers["_src_path"] == str(template_repo)
+    assert answers["_commit"] == "v0.1.0"
