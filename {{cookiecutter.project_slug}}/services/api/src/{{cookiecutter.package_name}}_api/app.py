@@ -10,9 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
-{%- if cookiecutter.database == 'postgres' %}
-from sqlalchemy.exc import SQLAlchemyError
-{%- endif %}
 
 {% if cookiecutter.__redis -%}
 from {{ cookiecutter.package_name }}_api.cache import (
@@ -24,7 +21,6 @@ from {{ cookiecutter.package_name }}_api.cache import (
 {% if cookiecutter.database == 'postgres' -%}
 from {{ cookiecutter.package_name }}_api.db import (
     DatabaseProbe,
-    Schema,
     SqlNoteRepository,
     create_engine,
     create_session_factory,
@@ -40,11 +36,11 @@ from {{ cookiecutter.package_name }}_api.embedding import (
 {% endif -%}
 from {{ cookiecutter.package_name }}_api.errors import (
     ServiceUnavailableError,
-{%- if cookiecutter.database == 'postgres' or cookiecutter.use_embedding_model %}
+{%- if cookiecutter.use_embedding_model %}
     describe,
 {%- endif %}
 )
-from {{ cookiecutter.package_name }}_api.health import Probe
+from {{ cookiecutter.package_name }}_api.health import Probe{% if cookiecutter.database == 'postgres' %}, run_probe{% endif %}
 {% if cookiecutter.with_worker -%}
 from {{ cookiecutter.package_name }}_api.jobs import create_job_queue
 {% endif -%}
@@ -87,18 +83,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- if cookiecutter.database == 'postgres' %}
         engine = create_engine(settings)
         stack.push_async_callback(engine.dispose)
-        schema = Schema(engine)
-        try:
-            await schema.ensure()
-        except (OSError, SQLAlchemyError) as exc:
-            # Retried on first contact: by the readiness check or by the first request.
+        database = DatabaseProbe(engine)
+        # Checked once now, for the log; readiness keeps checking. The tables come from the
+        # migrations (`make migrate`); the service never creates them.
+        startup_check = await run_probe(database, settings.readiness_timeout_seconds)
+        if startup_check.error is not None:
             logger.error(
-                "database %s unavailable, tables not created yet: %s",
+                "database %s not ready at startup: %s",
                 settings.database_url_for_logs,
-                describe(exc),
+                startup_check.error,
             )
-        repository: NoteRepository = SqlNoteRepository(create_session_factory(engine), schema)
-        probes.append(DatabaseProbe(engine, schema))
+        repository: NoteRepository = SqlNoteRepository(create_session_factory(engine))
+        probes.append(database)
 {%- else %}
         # No database configured: notes live in this process only.
         repository: NoteRepository = InMemoryNoteRepository()
@@ -107,6 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         redis = create_redis(settings)
         stack.push_async_callback(redis.aclose)
+        app.state.redis = redis
         repository = CachedNoteRepository(repository, redis, ttl_seconds=settings.cache_ttl_seconds)
         probes.append(RedisProbe(redis))
 {%- endif %}

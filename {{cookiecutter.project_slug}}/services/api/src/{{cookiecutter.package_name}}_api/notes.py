@@ -6,13 +6,28 @@ touching them.
 
 import uuid
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 10_000
+TAG_MAX_LENGTH = 50
+TAGS_MAX = 10
 PAGE_MAX_LIMIT = 100
+
+# A tag is a short label of letters, digits, "-" and "_", starting with a letter or digit; it is
+# stored lower-cased.
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=TAG_MAX_LENGTH,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    ),
+]
 
 
 class NoteCreate(BaseModel):
@@ -23,6 +38,16 @@ class NoteCreate(BaseModel):
 
     title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
     body: str = Field(default="", max_length=BODY_MAX_LENGTH)
+    tags: list[Tag] = Field(
+        default_factory=list,
+        max_length=TAGS_MAX,
+        description="Labels; lower-cased, duplicates dropped, stored sorted",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_and_sorted(cls, tags: list[str]) -> list[str]:
+        return sorted(set(tags))
 
 
 class Note(BaseModel):
@@ -33,6 +58,7 @@ class Note(BaseModel):
     id: uuid.UUID
     title: str
     body: str
+    tags: list[str]
     created_at: datetime
 
 
@@ -63,7 +89,13 @@ class NoteRepository(Protocol):
 
 def new_note(data: NoteCreate) -> Note:
     """A note with a fresh random id, created now (UTC)."""
-    return Note(id=uuid.uuid4(), title=data.title, body=data.body, created_at=datetime.now(UTC))
+    return Note(
+        id=uuid.uuid4(),
+        title=data.title,
+        body=data.body,
+        tags=list(data.tags),
+        created_at=datetime.now(UTC),
+    )
 
 
 class InMemoryNoteRepository:

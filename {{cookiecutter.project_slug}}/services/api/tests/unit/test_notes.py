@@ -42,6 +42,21 @@ async def test_create_returns_the_note_and_its_location(client: AsyncClient) -> 
     assert response.headers["location"] == f"http://test/notes/{note['id']}"
 
 
+async def test_tags_are_normalised(client: AsyncClient) -> None:
+    response = await client.post(
+        "/notes", json={"title": "Plan", "tags": [" Work ", "urgent", "work", "URGENT"]}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["tags"] == ["urgent", "work"]
+
+
+async def test_tags_default_to_none(client: AsyncClient) -> None:
+    note = await create(client, "untagged")
+
+    assert note["tags"] == []
+
+
 async def test_get_returns_a_created_note(client: AsyncClient) -> None:
     created = await create(client, "Groceries", "milk")
 
@@ -116,6 +131,33 @@ async def test_list_rejects_bad_paging(
         ({"title": "   "}, ["body", "title"], "String should have at least 1 character"),
         ({"title": "x" * 201}, ["body", "title"], "String should have at most 200 characters"),
         ({"title": 42}, ["body", "title"], "Input should be a valid string"),
+        ({"title": "ok", "body": 7}, ["body", "body"], "Input should be a valid string"),
+        (
+            {"title": "ok", "body": "x" * 10_001},
+            ["body", "body"],
+            "String should have at most 10000 characters",
+        ),
+        ({"title": "ok", "tags": "work"}, ["body", "tags"], "Input should be a valid list"),
+        (
+            {"title": "ok", "tags": [""]},
+            ["body", "tags", 0],
+            "String should have at least 1 character",
+        ),
+        (
+            {"title": "ok", "tags": ["ok", "two words"]},
+            ["body", "tags", 1],
+            "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_-]*$'",
+        ),
+        (
+            {"title": "ok", "tags": ["x" * 51]},
+            ["body", "tags", 0],
+            "String should have at most 50 characters",
+        ),
+        (
+            {"title": "ok", "tags": [f"t{i}" for i in range(11)]},
+            ["body", "tags"],
+            "List should have at most 10 items after validation, not 11",
+        ),
         ({"title": "ok", "colour": "red"}, ["body", "colour"], "Extra inputs are not permitted"),
     ],
 )
