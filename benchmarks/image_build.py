@@ -102,11 +102,11 @@ def api_figures(docker: Docker, template: Path, scratch: Path, runs: int, keep: 
     main = next(project.glob("services/api/src/*_api/main.py"))
     cold_seconds, rebuild_seconds, layer_kb = [], [], []
     try:
-        for run in range(runs):
+        for _ in range(runs):
             if not keep:
                 empty_download_cache(docker)
             cold_seconds.append(build(docker, project, dockerfile, tag, no_cache=True))
-            main.write_text(main.read_text("utf-8") + f"# change {run}\n", "utf-8")
+            main.write_text(main.read_text("utf-8") + f"# change {uuid.uuid4()}\n", "utf-8")
             rebuild_seconds.append(build(docker, project, dockerfile, tag))
             layer_kb.append(last_layer_kb(docker, tag, "uv pip install"))
         base = size_mb(docker, images["python"])
@@ -149,7 +149,7 @@ def embedding_api_figures(docker: Docker, template: Path, scratch: Path, keep: b
             if not keep:
                 empty_download_cache(docker)
             first = build(docker, project, dockerfile, tag, no_cache=True)
-            main.write_text(main.read_text("utf-8") + "# change\n", "utf-8")
+            main.write_text(main.read_text("utf-8") + f"# change {uuid.uuid4()}\n", "utf-8")
             again = build(docker, project, dockerfile, tag)
         runtime = size_mb(docker, tag)
         base = size_mb(docker, images["python"])

@@ -566,7 +566,8 @@ def test_api_image_builds_runs_and_rebuilds_from_cache(
 
     # A one-line code change: dependencies come from the cache, only the service is rebuilt.
     main = project / "services" / "api" / "src" / f"{package}_api" / "main.py"
-    main.write_text(main.read_text("utf-8") + "# a one-line change\n", "utf-8")
+    # Unique per run: BuildKit's cache outlives a run, and must not already hold the change.
+    main.write_text(main.read_text("utf-8") + f"# a one-line change {uuid.uuid4()}\n", "utf-8")
     second = built(docker.build(project, "services/api/Dockerfile", image))
     assert second.step("deps", DEPS_STEP).cached, second.output
     assert second.step("runtime", "COPY --from=deps").cached, second.output
