@@ -17,6 +17,7 @@ bootstrapped at most once. Stand-ins carry the label ``org.template-tests.standi
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import json
@@ -28,7 +29,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +37,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from hub_standin import serving
 
 STANDIN_LABEL = "org.template-tests.standin"
 # Debian releases by the Python minor version they ship.
@@ -472,19 +474,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         """No access log on the test's output."""
 
 
-@contextmanager
-def serve_directory(directory: Path, host: str = "127.0.0.1") -> Iterator[str]:
+def serve_directory(
+    directory: Path, host: str = "127.0.0.1"
+) -> contextlib.AbstractContextManager[str]:
     """Serve ``directory`` over HTTP on a free loopback port; yield its base URL."""
-    server = ThreadingHTTPServer((host, 0), partial(_QuietHandler, directory=str(directory)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="directory-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return serving(ThreadingHTTPServer((host, 0), partial(_QuietHandler, directory=str(directory))))
 
 
 def free_port() -> int:

@@ -15,6 +15,7 @@ client raises what it would raise against the real Hub. Every request is recorde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -204,14 +205,20 @@ class _HubServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_hub(hub: Hub, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``hub`` on a free port of ``host``; yield its base URL (the ``HF_ENDPOINT``)."""
-    server = _HubServer(hub, host)
-    thread = threading.Thread(target=server.serve_forever, name="hub-standin", daemon=True)
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Run ``server`` in a thread while the block runs; yield its base URL."""
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
+    host, port = server.server_address[:2]
     try:
-        yield f"http://{host}:{server.server_address[1]}"
+        yield f"http://{host!s}:{port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def serve_hub(hub: Hub, host: str = "127.0.0.1") -> contextlib.AbstractContextManager[str]:
+    """Serve ``hub`` on a free port of ``host``; yield its base URL (the ``HF_ENDPOINT``)."""
+    return serving(_HubServer(hub, host))
