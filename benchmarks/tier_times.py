@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,23 +44,13 @@ def main() -> None:
         print(f"{'variant':<10}{'target':<28}{'seconds':>9}")
         for name, answers in VARIANTS.items():
             variant = {**DEFAULTS, **answers}
-            database = f"bench_{uuid.uuid4().hex[:12]}"
-            machine.psql(f'CREATE DATABASE "{database}"')
-            env = machine.project_env(variant, torch_index) | {
-                "DATABASE_URL": machine.database_url(database),
-                "REDIS_URL": f"{machine.REDIS_SERVER_URL}/15",
-                "EMBEDDING_MODEL_PATH": str(machine.local_model_dir()),
-                "HF_HUB_OFFLINE": "1",
-            }
-            try:
+            with machine.bench_env(variant, torch_index) as env:
                 project = render_cookiecutter(template, answers, Path(scratch) / name)
                 print(f"{name:<10}{'install (uv sync)':<28}{make('install', project, env):>9.1f}")
                 services = ["api", "worker"] if variant["with_worker"] else ["api"]
                 targets = [f"test-{s}-{t}" for s in services for t in ("unit", "integration")]
                 for target in [*targets, "test-e2e"]:
                     print(f"{name:<10}{target:<28}{make(target, project, env):>9.1f}")
-            finally:
-                machine.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

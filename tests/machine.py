@@ -8,6 +8,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -102,3 +105,22 @@ def project_env(variant: dict[str, Any], torch_index: str | None) -> dict[str, s
             raise LookupError("the embedding variant needs a local CPU torch wheel")
         env["UV_INDEX"] = f"pytorch-cpu={torch_index}"
     return env
+
+
+@contextmanager
+def bench_env(variant: dict[str, Any], torch_index: str | None) -> Iterator[dict[str, str]]:
+    """Environment for a baked project's make targets in a benchmark.
+
+    A fresh PostgreSQL database (dropped afterwards), Redis database 15 and the local model.
+    """
+    database = f"bench_{uuid.uuid4().hex[:12]}"
+    psql(f'CREATE DATABASE "{database}"')
+    try:
+        yield project_env(variant, torch_index) | {
+            "DATABASE_URL": database_url(database),
+            "REDIS_URL": f"{REDIS_SERVER_URL}/15",
+            "EMBEDDING_MODEL_PATH": str(local_model_dir()),
+            "HF_HUB_OFFLINE": "1",
+        }
+    finally:
+        psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
