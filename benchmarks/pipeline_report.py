@@ -30,7 +30,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,22 +76,11 @@ def read_jobs(workflow: Path) -> dict[str, Job]:
     return jobs
 
 
-def depths(jobs: dict[str, Job]) -> dict[str, int]:
-    """Each job's depth: 1 without needs, else 1 + the deepest of its needs."""
-    found: dict[str, int] = {}
+def chains(jobs: dict[str, Job], weight: dict[str, float] | None = None) -> dict[str, list[str]]:
+    """For each job, the chain of needs ending in it with the greatest total weight.
 
-    def depth(name: str) -> int:
-        if name not in found:
-            found[name] = 1 + max((depth(need) for need in jobs[name].needs), default=0)
-        return found[name]
-
-    for name in jobs:
-        depth(name)
-    return found
-
-
-def longest_chain(jobs: dict[str, Job], weight: dict[str, float] | None = None) -> list[str]:
-    """The chain of needs with the greatest total weight (each job 1 without weights)."""
+    Each job weighs 1 without weights, so a chain's length is then its job's depth.
+    """
     best: dict[str, tuple[float, list[str]]] = {}
 
     def chain(name: str) -> tuple[float, list[str]]:
@@ -103,8 +91,14 @@ def longest_chain(jobs: dict[str, Job], weight: dict[str, float] | None = None) 
             best[name] = (before[0] + own, [*before[1], name])
         return best[name]
 
-    # The first of equal chains, in file order.
-    return max((chain(name) for name in jobs), key=lambda found: found[0], default=(0.0, []))[1]
+    # The heaviest chains first; the first of equal ones in file order.
+    found = sorted(((chain(name), name) for name in jobs), key=lambda item: -item[0][0])
+    return {name: weighed[1] for weighed, name in found}
+
+
+def longest_chain(jobs: dict[str, Job], weight: dict[str, float] | None = None) -> list[str]:
+    """The chain of needs with the greatest total weight (each job 1 without weights)."""
+    return next(iter(chains(jobs, weight).values()), [])
 
 
 def upstream(jobs: dict[str, Job], name: str) -> list[str]:
@@ -117,19 +111,6 @@ def upstream(jobs: dict[str, Job], name: str) -> list[str]:
             seen.add(need)
             pending.extend(jobs[need].needs)
     return [job for job in jobs if job in seen]
-
-
-def make(args: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:
-    """Run make with these arguments; return its wall time in seconds and its output."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        ["make", *args], cwd=project, env=env, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise subprocess.CalledProcessError(result.returncode, ["make", *args], output)
-    return seconds, output
 
 
 def run_build(job: Job, project: Path, env: dict[str, str], variant: dict[str, Any]) -> None:
@@ -154,7 +135,7 @@ def run_build(job: Job, project: Path, env: dict[str, str], variant: dict[str, A
     build_env = env | dict(docker.env)
     build_env["PATH"] = f"{Path(docker.cli).parent}{os.pathsep}{build_env['PATH']}"
     try:
-        job.seconds, output = make(["build", f"IMAGE={image}"], project, build_env)
+        job.seconds, output = machine.timed_make(["build", f"IMAGE={image}"], project, build_env)
         cached = len(re.findall(r"^#\d+ CACHED\s*$", output, re.MULTILINE))
         job.note = f"after a code change; {cached} steps from the layer cache"
     except subprocess.CalledProcessError as error:
@@ -166,11 +147,11 @@ def run_build(job: Job, project: Path, env: dict[str, str], variant: dict[str, A
 
 def print_graph(jobs: dict[str, Job]) -> None:
     """Each job with its needs and depth, the longest chain, and whether A5 holds."""
-    depth = depths(jobs)
+    chain_of = chains(jobs)
     print(f"{'job':<10}{'needs':<30}{'depth':>6}")
     for job in jobs.values():
-        print(f"{job.name:<10}{', '.join(job.needs) or '-':<30}{depth[job.name]:>6}")
-    chain = longest_chain(jobs)
+        print(f"{job.name:<10}{', '.join(job.needs) or '-':<30}{len(chain_of[job.name]):>6}")
+    chain = next(iter(chain_of.values()), [])
     print(f"longest chain: {' -> '.join(chain)} ({len(chain)} jobs)")
     if "deploy" in jobs:
         parallel = all(not jobs[need].needs for need in jobs["deploy"].needs)
@@ -192,9 +173,9 @@ def run_jobs(
                 job = jobs[name]
                 if job.uses == MAKE_WORKFLOW:
                     if setup is None:
-                        setup, _ = make(["install"], project, env)
+                        setup, _ = machine.timed_make(["install"], project, env)
                     job.setup = True
-                    job.seconds, _ = make(job.targets, project, env)
+                    job.seconds, _ = machine.timed_make(job.targets, project, env)
                 elif job.uses == BUILD_WORKFLOW:
                     run_build(job, project, env, variant)
                 else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,10 @@ VARIANTS: dict[str, dict[str, Any]] = {"defaults": {}, "largest": LARGEST}
 
 def make(target: str, project: Path, env: dict[str, str]) -> float:
     """Run one make target; return its wall time in seconds (exit on failure)."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        ["make", target], cwd=project, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        sys.exit(f"make {target} failed:\n{result.stdout}\n{result.stderr}")
-    return time.perf_counter() - started
+    try:
+        return machine.timed_make([target], project, env)[0]
+    except subprocess.CalledProcessError as error:
+        sys.exit(f"make {target} failed:\n{error.output}")
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +27,16 @@ def torch_index(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 START_SERVICES = "start it with `bash .ci/start-services`"
 
 
+def run(command: list[str | Path], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; on failure show its whole output in the assertion."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=1200
+    )
+    output = f"$ {' '.join(map(str, command))}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, output
+    return output
+
+
 def require(available: bool, what: str, how: str = "") -> None:
     """Fail in CI (which must provide it), skip with the reason elsewhere."""
     if available:
@@ -42,10 +51,8 @@ def require(available: bool, what: str, how: str = "") -> None:
 def database_url() -> Iterator[str]:
     """A new, empty PostgreSQL database for one baked project; dropped afterwards."""
     require(machine.reachable(machine.POSTGRES_ADMIN_URL), "PostgreSQL", START_SERVICES)
-    name = f"baked_{uuid.uuid4().hex[:12]}"
-    machine.psql(f'CREATE DATABASE "{name}"')
-    yield machine.database_url(name)
-    machine.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with machine.fresh_database("baked") as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,19 +109,42 @@ def project_env(variant: dict[str, Any], torch_index: str | None) -> dict[str, s
 
 
 @contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(name)
+    finally:
+        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
 def bench_env(variant: dict[str, Any], torch_index: str | None) -> Iterator[dict[str, str]]:
     """Environment for a baked project's make targets in a benchmark.
 
     A fresh PostgreSQL database (dropped afterwards), Redis database 15 and the local model.
     """
-    database = f"bench_{uuid.uuid4().hex[:12]}"
-    psql(f'CREATE DATABASE "{database}"')
-    try:
+    with fresh_database("bench") as url:
         yield project_env(variant, torch_index) | {
-            "DATABASE_URL": database_url(database),
+            "DATABASE_URL": url,
             "REDIS_URL": f"{REDIS_SERVER_URL}/15",
             "EMBEDDING_MODEL_PATH": str(local_model_dir()),
             "HF_HUB_OFFLINE": "1",
         }
-    finally:
-        psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def timed_make(args: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Run make in a baked project; return its wall time in seconds and its output.
+
+    Raises CalledProcessError (with the output) when make fails.
+    """
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["make", *args], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, ["make", *args], output)
+    return seconds, output

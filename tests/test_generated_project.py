@@ -12,28 +12,18 @@ user would, and their JUnit reports must show tests that ran and none skipped.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run
 from engines import render_cookiecutter
 from machine import find_python, local_model_dir, project_env
 from variants import DEFAULTS, LARGEST, pairwise, variant_id
 
 RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
-
-
-def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run a command; on failure show its whole output in the assertion."""
-    result = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=1200
-    )
-    output = f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"
-    assert result.returncode == 0, output
-    return output
 
 
 @pytest.mark.parametrize("answers", pairwise(), ids=variant_id)

