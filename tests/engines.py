@@ -81,12 +81,18 @@ def render_cookiecutter(template: Path, answers: dict[str, Any], output_dir: Pat
     return Path(project)
 
 
-def render_copier(template: Path, answers: dict[str, Any], dst: Path) -> Path:
-    """Copy with copier, non-interactively (defaults for what is not given)."""
+def render_copier(
+    template: Path, answers: dict[str, Any], dst: Path, vcs_ref: str | None = None
+) -> Path:
+    """Copy with copier, non-interactively (defaults for what is not given).
+
+    Without ``vcs_ref`` copier takes the template's latest version tag.
+    """
     copier.run_copy(
         str(template),
         str(dst),
         data=copier_data(answers),
+        vcs_ref=vcs_ref,
         defaults=True,
         unsafe=True,
         quiet=True,
