@@ -29,6 +29,7 @@ import yaml
 from conftest import run
 from cruft import create as cruft_create
 from engines import ANSWERS_FILE, ROOT, git, render_cookiecutter, render_copier, snapshot_template
+from packaging.version import Version
 
 BIN = Path(sys.executable).parent
 TEMPLATE_DIR = "{{cookiecutter.project_slug}}"
@@ -382,3 +383,16 @@ def test_a_renamed_question_keeps_its_answer(tmp_path: Path, scenario: Scenario)
     assert f'email = "{TEAM_EMAIL}"' in (project / "pyproject.toml").read_text("utf-8")
     assert answers["_commit"] != OLD
     assert visible_conflicts(project) == set()
+
+
+def test_changelog_releases_are_pep440_tags_newest_first() -> None:
+    headings = re.findall(r"^## (.+)$", (ROOT / "CHANGELOG.md").read_text("utf-8"), re.MULTILINE)
+    assert headings[0] == "Unreleased"
+    releases = [re.fullmatch(r"(v\d+\.\d+\.\d+) - (\d{4}-\d{2}-\d{2})", h) for h in headings[1:]]
+    assert releases, headings
+    assert all(releases), headings
+    tags = [match.group(1) for match in releases if match]
+    assert [str(Version(tag)) for tag in tags] == [tag.removeprefix("v") for tag in tags]
+    assert sorted(tags, key=Version, reverse=True) == tags
+    dates = [match.group(2) for match in releases if match]
+    assert sorted(dates, reverse=True) == dates

@@ -9,16 +9,24 @@ commit of the release its comment names; the model workflow's input and image na
 MODEL_IMAGE_TAG travels into the server's .env; least privilege; no expression in any shell
 script. The shell steps that carry logic (change detection, the CI gate, the model workflow's
 input check) and the deploy scripts are run for real.
+
+The template's own CI (.github/workflows at the repository root) passes the same linters and
+rules; its gate script is run; its jobs' pytest selections, collected, run every test of this
+suite exactly once; and the base images its docker job pulls are those the rendered Dockerfiles
+name.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +34,9 @@ from typing import Any
 import pytest
 import yaml
 from conftest import require, run
+from docker_standins import base_images
 from engines import render_cookiecutter
-from variants import DEFAULTS, LARGEST, every_value, pairwise, variant_id
+from variants import DEFAULTS, LARGEST, OPTIONS, every_value, pairwise, variant_id
 from wcmatch import glob
 
 BIN = Path(sys.executable).parent
@@ -638,3 +647,340 @@ def test_deploy_script_refuses_missing_secrets_and_bad_values(
         )
         assert result.returncode == 1, change
         assert f"::error::{message}" in result.stderr, result.stderr
+
+
+# --- the template's own CI (.github/workflows at the repository root) ------------------------
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+ROOT_CI = "ci.yml"
+# Each job's one test command: `uv run pytest ARGS`, values from env: quoted ("$NAME").
+PYTEST_COMMAND = ["uv", "run", "pytest"]
+MATRIX_VALUE = re.compile(r"^\$\{\{\s*matrix\.(?P<key>[\w-]+)\s*\}\}$")
+CI_SCRIPT = re.compile(r"(?P<interpreter>bash|python3)\s+(?P<path>\.ci/[\w.-]+)")
+
+
+def root_workflow_files() -> list[Path]:
+    files = workflow_files(TEMPLATE_ROOT)
+    assert files, "the template has no CI of its own"
+    return files
+
+
+def root_ci() -> dict[str, Any]:
+    return load(TEMPLATE_ROOT, ROOT_CI)
+
+
+def matrix_combinations(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The matrix a job runs with: the cross product of its lists, or its `include` entries."""
+    matrix = job.get("strategy", {}).get("matrix")
+    if matrix is None:
+        return [{}]
+    assert isinstance(matrix, dict), "a matrix from an expression cannot be read here"
+    axes = {key: values for key, values in matrix.items() if key != "include"}
+    assert "exclude" not in axes
+    assert all(isinstance(values, list) for values in axes.values())
+    if not axes:
+        include: list[dict[str, Any]] = matrix["include"]
+        return include
+    assert "include" not in matrix, "include beside matrix axes is not read here"
+    return [dict(zip(axes, row, strict=True)) for row in itertools.product(*axes.values())]
+
+
+def pytest_runs(workflow: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """Each job's pytest arguments, one list per matrix combination (jobs without tests left out).
+
+    A job runs at most one `uv run pytest ...` line. Values reach it through env: as "$NAME",
+    each one argument; an env value `${{ matrix.KEY }}` takes the combination's value.
+    """
+    runs: dict[str, list[list[str]]] = {}
+    for job_id, job in workflow["jobs"].items():
+        commands = [
+            (step, line.strip())
+            for step in job.get("steps", [])
+            for line in step.get("run", "").splitlines()
+            if "pytest" in line
+        ]
+        if not commands:
+            continue
+        assert len(commands) == 1, f"job {job_id}: one pytest command per job"
+        step, line = commands[0]
+        words = shlex.split(line)
+        assert words[: len(PYTEST_COMMAND)] == PYTEST_COMMAND, f"job {job_id}: {line}"
+        assert not re.search(r'(?<!")\$', line), f"job {job_id}: quote each value: {line}"
+        runs[job_id] = []
+        for combination in matrix_combinations(job):
+            env = {}
+            for key, value in {**job.get("env", {}), **step.get("env", {})}.items():
+                match = MATRIX_VALUE.match(str(value))
+                env[key] = str(combination[match["key"]] if match else value)
+            args = []
+            for word in words[len(PYTEST_COMMAND) :]:
+                if word.startswith("$"):
+                    assert word[1:] in env, f"job {job_id}: {word} is not in the step's env"
+                    args.append(env[word[1:]])
+                else:
+                    args.append(word)
+            runs[job_id].append(args)
+    return runs
+
+
+# Collects with one pytest.main per selection in one process, which is much faster than a process
+# each: the libraries are imported once. The suite's own modules are imported afresh for every
+# selection (a module may keep state from one collection, such as ids it built). Writes JSON.
+COLLECT = """
+import json, sys
+from pathlib import Path
+import pytest
+
+TESTS = Path("tests").resolve()
+
+class Ids:
+    ids = None
+
+    def pytest_collection_finish(self, session):
+        self.ids = [item.nodeid for item in session.items]
+
+found = []
+for args in json.loads(sys.argv[1]):
+    for name, module in list(sys.modules.items()):
+        if Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(TESTS):
+            del sys.modules[name]
+    plugin = Ids()
+    # The last -n wins: collect here, without xdist workers.
+    code = pytest.main(
+        ["--collect-only", "-q", "-p", "no:cacheprovider", *args, "-n", "0"], plugins=[plugin]
+    )
+    found.append({"args": args, "exit": int(code), "ids": plugin.ids})
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    json.dump(found, out)
+"""
+
+
+def collected(selections: list[list[str]], output: Path) -> list[list[str]]:
+    """The test ids each pytest argument list selects (collection only, nothing runs)."""
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECT, json.dumps(selections), str(output)],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    found = json.loads(output.read_text("utf-8"))
+    for selection in found:
+        assert selection["exit"] == 0, f"pytest {selection['args']}:\n{result.stdout[-5000:]}"
+        assert selection["ids"], f"pytest {selection['args']} selects no test"
+    return [selection["ids"] for selection in found]
+
+
+def test_root_workflows_pass_their_linters(actionlint: list[str]) -> None:
+    files = [str(p) for p in root_workflow_files()]
+    lint = subprocess.run(
+        [*actionlint, *files], capture_output=True, text=True, check=True, timeout=120
+    )
+    findings = json.loads(lint.stdout)
+    assert findings == [], "\n".join(
+        f"{f['path']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings
+    )
+    # The files by name: the template tree's workflows are Jinja, not YAML, until rendered.
+    zizmor = subprocess.run(
+        [BIN / "zizmor", "--offline", "--no-progress", "--format", "json", *files],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    assert json.loads(zizmor.stdout) == []
+    schema: list[str | Path] = [BIN / "check-jsonschema", "--builtin-schema"]
+    run([*schema, "vendor.github-workflows", *files], TEMPLATE_ROOT)
+
+
+def test_root_workflows_pin_every_action_to_its_release_commit() -> None:
+    seen = set()
+    for path in root_workflow_files():
+        for line in path.read_text("utf-8").splitlines():
+            match = USES.match(line)
+            if not match:
+                continue
+            action, _, sha = match["ref"].partition("@")
+            assert action in PINS, f"{path.name}: {action} is not in the table of verified pins"
+            assert (sha, match["comment"]) == PINS[action], f"{path.name}: {line.strip()}"
+            seen.add(action)
+    assert {"actions/checkout", "astral-sh/setup-uv"} <= seen
+
+
+def test_root_workflows_least_privilege_and_safe_shell() -> None:
+    for path in root_workflow_files():
+        workflow = load(TEMPLATE_ROOT, path.name)
+        assert workflow["permissions"] == {}, f"{path.name}: grant permissions per job"
+        for job_id, job in workflow["jobs"].items():
+            where = f"{path.name}: job {job_id}"
+            assert "timeout-minutes" in job, f"{where} has no timeout"
+            # Tests only read the repository: nothing to write, no token beyond that.
+            assert job["permissions"] in ({}, {"contents": "read"}), where
+        for job_id, step in steps_of(workflow):
+            where = f"{path.name}: job {job_id}, step {step.get('name', step.get('uses'))}"
+            assert "${{" not in step.get("run", ""), where
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, where
+        text = path.read_text("utf-8")
+        assert "secrets." not in text, path.name
+        assert "pull_request_target" not in text, path.name
+
+
+def test_root_ci_runs_every_tier_and_the_full_matrix_on_a_schedule() -> None:
+    ci = root_ci()
+    assert ci["name"] == "Template CI"
+    assert set(ci["on"]) == {"push", "pull_request", "schedule", "workflow_dispatch"}
+    assert ci["on"]["push"]["branches"] == ["main"]
+    assert len(ci["on"]["schedule"][0]["cron"].split()) == 5
+    # Superseded pull request runs are cancelled; every other run has a group of its own.
+    assert ci["concurrency"] == {
+        "group": "${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}",
+        "cancel-in-progress": True,
+    }
+    jobs = ci["jobs"]
+    assert set(jobs) == {"static", "run", "docker", "full-matrix", "ci-passed"}
+    # Side by side: no job waits for another, but the gate.
+    assert [job_id for job_id, job in jobs.items() if "needs" in job] == ["ci-passed"]
+    # The full cross product only on the schedule and by hand; every other job always.
+    conditional = {job_id: job["if"] for job_id, job in jobs.items() if "if" in job}
+    assert conditional == {
+        "full-matrix": (
+            "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+        ),
+        "ci-passed": "${{ always() }}",
+    }
+    for job_id, job in jobs.items():
+        if job_id == "ci-passed":
+            continue
+        runs = [step.get("run", "") for step in job["steps"]]
+        uses = [step.get("uses", "").partition("@")[0] for step in job["steps"]]
+        assert uses[:2] == ["actions/checkout", "astral-sh/setup-uv"], job_id
+        assert "uv sync --locked --python 3.11" in runs, job_id
+
+    # The run and container tiers: real PostgreSQL and Redis as service containers, the
+    # interpreters, psql / redis-cli and the CPU torch wheel, all before the tests.
+    for job_id in ("run", "docker"):
+        job = jobs[job_id]
+        postgres, redis = job["services"]["postgres"], job["services"]["redis"]
+        assert postgres["image"] == "postgres:17"
+        assert postgres["ports"] == ["5432:5432"]
+        password = postgres["env"]["POSTGRES_PASSWORD"]
+        assert job["env"]["TEMPLATE_POSTGRES_URL"] == (
+            f"postgresql://postgres:{password}@127.0.0.1:5432/postgres"
+        )
+        assert redis["image"] == "redis:7"
+        assert redis["ports"] == ["6379:6379"]
+        assert job["env"]["TEMPLATE_REDIS_URL"] == "redis://127.0.0.1:6379"
+        for service in (postgres, redis):
+            assert "--health-cmd" in service["options"], job_id
+        steps = job["steps"]
+        tests = next(i for i, step in enumerate(steps) if "pytest" in step.get("run", ""))
+        before = " ".join(step.get("run", "") for step in steps[:tests])
+        for script in ("install-pythons", "install-server-clients", "download-torch-wheel"):
+            assert f"bash .ci/{script}" in before, (job_id, script)
+        wheels = {
+            step["env"]["TORCH_WHEELS_DIR"]
+            for step in steps
+            if "download-torch-wheel" in step.get("run", "") or "pytest" in step.get("run", "")
+        }
+        assert wheels == {"${{ runner.temp }}/torch-wheels"}, job_id
+        assert re.fullmatch(r"\d+\.\d+\.\d+", job["env"]["TORCH_VERSION"])
+    docker = jobs["docker"]["steps"]
+    tests = next(i for i, step in enumerate(docker) if "pytest" in step.get("run", ""))
+    assert any(step.get("run") == "bash .ci/pull-base-images" for step in docker[:tests])
+    # ... and afterwards, that no stand-in was needed.
+    assert "label=org.template-tests.standin" in docker[tests + 1]["run"]
+
+    # Every script a step calls, and .ci/pull-base-images's helper, exists and parses.
+    scripts = {(".ci/base-images", "python3")}
+    for job in jobs.values():
+        for step in job["steps"]:
+            for match in CI_SCRIPT.finditer(step.get("run", "")):
+                scripts.add((match["path"], match["interpreter"]))
+    for script, interpreter in sorted(scripts):
+        path = TEMPLATE_ROOT / script
+        assert path.is_file(), script
+        if interpreter == "bash":
+            run(["bash", "-n", script], TEMPLATE_ROOT)
+        else:
+            compile(path.read_text("utf-8"), script, "exec")
+    assert len(scripts) == 5
+
+
+def test_root_ci_gate_needs_every_job_and_fails_on_any_failed_or_cancelled_job() -> None:
+    jobs = root_ci()["jobs"]
+    gate = jobs["ci-passed"]
+    assert gate["name"] == "Template CI passed"
+    assert gate["if"] == "${{ always() }}"
+    assert set(gate["needs"]) == set(jobs) - {"ci-passed"}
+    assert gate["permissions"] == {}
+    (step,) = gate["steps"]
+    assert step["env"]["RESULTS"] == "${{ join(needs.*.result, ' ') }}"
+    for results, passes in (
+        ("success success success skipped", True),
+        ("success success success success", True),
+        ("success failure success skipped", False),
+        ("success success cancelled skipped", False),
+        ("success success success failure", False),
+    ):
+        result = run_step(step["run"], {"RESULTS": results}, TEMPLATE_ROOT)
+        assert (result.returncode == 0) is passes, results
+
+
+def test_root_ci_runs_every_test_exactly_once(tmp_path: Path) -> None:
+    """The jobs' pytest selections split the suite: none left out, none run twice.
+
+    The jobs of every push and pull request together select exactly the default run (what
+    `uv run pytest` selects, .ci/run's command), the scheduled full matrix exactly the
+    `full_matrix` tests, and both together the whole suite.
+    """
+    jobs = root_ci()["jobs"]
+    runs = [(job_id, args) for job_id, job in pytest_runs(root_ci()).items() for args in job]
+    assert {job_id for job_id, _ in runs} == {"static", "run", "docker", "full-matrix"}
+    assert all(args[:2] == ["-n", "auto"] for _, args in runs)
+    references = [[], ["-m", "full_matrix"], ["-m", "full_matrix or not full_matrix"]]
+    *by_job, default, full_matrix, everything = collected(
+        [*(args for _, args in runs), *references], tmp_path / "collected.json"
+    )
+
+    always: Counter[str] = Counter()
+    scheduled: Counter[str] = Counter()
+    for (job_id, _), ids in zip(runs, by_job, strict=True):
+        (scheduled if "if" in jobs[job_id] else always).update(ids)
+    for name, counts in (("every push", always), ("the schedule", scheduled)):
+        twice = sorted(test for test, count in counts.items() if count > 1)
+        assert not twice, f"run more than once on {name}: {twice[:20]}"
+    assert set(always) == set(default), (
+        f"left out: {sorted(set(default) - set(always))[:20]}; "
+        f"not in the default run: {sorted(set(always) - set(default))[:20]}"
+    )
+    assert set(scheduled) == set(full_matrix)
+    assert sorted([*always, *scheduled]) == sorted(everything)
+
+
+def test_the_pulled_base_images_are_those_the_rendered_dockerfiles_name(
+    bake: Callable[..., Path],
+) -> None:
+    """.ci/base-images (what the docker job pulls) lists every variant's FROM images."""
+    listed = subprocess.run(
+        [sys.executable, ".ci/base-images"],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert len(listed) == len(set(listed))
+    rendered = set()
+    for version in OPTIONS["python_version"]:
+        everything = {"python_version": version, "with_worker": True, "use_embedding_model": True}
+        project = bake({**DEFAULTS, **everything})
+        dockerfiles = [*project.glob("services/*/Dockerfile"), project / "Dockerfile.model"]
+        assert len(dockerfiles) == 3
+        for dockerfile in dockerfiles:
+            rendered.update(base_images(dockerfile))
+    assert set(listed) == rendered
