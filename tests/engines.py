@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import copier
+import yaml
 from cookiecutter.main import cookiecutter
 from variants import DEFAULTS
 
@@ -32,16 +34,45 @@ def load_hook(name: str) -> ModuleType:
 POST_GEN = load_hook("post_gen_project")
 
 
+# Every git commit the tests make, theirs or an engine's (copier, cruft), uses this identity.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
 def git(*args: str, cwd: Path) -> str:
-    """Run git with a fixed identity; return its output."""
+    """Run git with the tests' identity; return its output."""
     result = subprocess.run(
-        ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com", *args],
+        ["git", *args],
         cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
         check=True,
         capture_output=True,
         text=True,
     )
     return result.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit everything in the work tree."""
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", message, cwd=repo)
+
+
+def start_repository(path: Path, message: str = "generated") -> Path:
+    """Make a directory a git repository on branch main with everything in one commit."""
+    git("init", "-q", "-b", "main", cwd=path)
+    commit_all(path, message)
+    return path
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    """A project's .copier-answers.yml as data."""
+    data: dict[str, Any] = yaml.safe_load((project / ANSWERS_FILE).read_text("utf-8"))
+    return data
 
 
 def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
@@ -56,9 +87,7 @@ def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
             target = dst / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    git("init", "-q", "-b", "main", cwd=dst)
-    git("add", "-A", cwd=dst)
-    git("commit", "-q", "-m", "template snapshot", cwd=dst)
+    start_repository(dst, "template snapshot")
     git("tag", tag, cwd=dst)
     return dst
 

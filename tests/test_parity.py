@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cruft import create as cruft_create
-from engines import ANSWERS_FILE, directories, render_cookiecutter, render_copier, tree
+from engines import ANSWERS_FILE, answers_of, directories, render_cookiecutter, render_copier, tree
 from variants import full_product, pairwise, variant_id
 
 
@@ -21,11 +20,6 @@ def assert_same_project(cookiecutter_project: Path, copier_project: Path) -> Non
     differing = [rel for rel in cc_tree if cc_tree[rel] != copier_tree[rel]]
     assert differing == []
     assert directories(cookiecutter_project) == directories(copier_project)
-
-
-def answers_of(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((project / ANSWERS_FILE).read_text("utf-8"))
-    return data
 
 
 def check_parity(tmp_path: Path, template: Path, answers: dict[str, Any]) -> None:

@@ -28,7 +28,17 @@ import pytest
 import yaml
 from conftest import run
 from cruft import create as cruft_create
-from engines import ANSWERS_FILE, ROOT, git, render_cookiecutter, render_copier, snapshot_template
+from engines import (
+    GIT_IDENTITY,
+    ROOT,
+    answers_of,
+    commit_all,
+    git,
+    render_cookiecutter,
+    render_copier,
+    snapshot_template,
+    start_repository,
+)
 from packaging.version import Version
 
 BIN = Path(sys.executable).parent
@@ -55,20 +65,8 @@ CONFLICT_MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
 def tool_env(home: Path) -> dict[str, str]:
-    """Environment for copier, cruft and pre-commit: a git identity and a private cache."""
-    return {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Template Tests",
-        "GIT_AUTHOR_EMAIL": "tests@example.com",
-        "GIT_COMMITTER_NAME": "Template Tests",
-        "GIT_COMMITTER_EMAIL": "tests@example.com",
-        "PRE_COMMIT_HOME": str(home / "pre-commit"),
-    }
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", message, cwd=repo)
+    """Environment for copier, cruft and pre-commit: the tests' git identity, a private cache."""
+    return {**os.environ, **GIT_IDENTITY, "PRE_COMMIT_HOME": str(home / "pre-commit")}
 
 
 def release_new_version(template: Path) -> None:
@@ -97,12 +95,6 @@ def edit_as_user(project: Path) -> None:
     (project / USER_FILE).parent.mkdir(parents=True, exist_ok=True)
     (project / USER_FILE).write_text(USER_FILE_TEXT, encoding="utf-8")
     commit_all(project, "our changes")
-
-
-def start_repository(project: Path) -> Path:
-    git("init", "-q", "-b", "main", cwd=project)
-    commit_all(project, "generated")
-    return project
 
 
 # --- how each engine makes a project and updates it -------------------------------------------
@@ -173,11 +165,6 @@ def make_history(tmp_path: Path, engine: str) -> History:
 # --- what an update must leave ----------------------------------------------------------------
 
 
-def answers_of(project: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((project / ANSWERS_FILE).read_text("utf-8"))
-    return data
-
-
 def user_added_lines(project: Path) -> dict[str, list[str]]:
     """The lines the user's commit added, by file."""
     diff = git("show", "--format=", "--unified=0", "HEAD", cwd=project)
@@ -212,7 +199,7 @@ def shown_for(project: Path, rel: str) -> str:
     return text + (rejected.read_text("utf-8") if rejected.exists() else "")
 
 
-def refused_by_pre_commit(project: Path, home: Path) -> set[str]:
+def refused_by_pre_commit(project: Path, home: Path, candidates: set[str]) -> set[str]:
     """The files the project's own pre-commit hooks refuse for holding an unmerged update.
 
     Hooks from GitHub cannot be installed here: check-merge-conflict runs from the
@@ -223,11 +210,10 @@ def refused_by_pre_commit(project: Path, home: Path) -> set[str]:
     hooks = {hook["id"]: (repo, hook) for repo in config["repos"] for hook in repo["hooks"]}
     repo, merge_conflict = hooks["check-merge-conflict"]
     assert repo["rev"] == f"v{metadata.version('pre-commit-hooks')}"
-    candidates = sorted(visible_conflicts(project))
     refused = set()
 
     checked = subprocess.run(
-        [BIN / "check-merge-conflict", *merge_conflict.get("args", []), *candidates],
+        [BIN / "check-merge-conflict", *merge_conflict.get("args", []), *sorted(candidates)],
         cwd=project,
         capture_output=True,
         text=True,
@@ -239,7 +225,7 @@ def refused_by_pre_commit(project: Path, home: Path) -> set[str]:
     local = [repo for repo in config["repos"] if repo["repo"] == "local"]
     local_config.write_text(yaml.safe_dump({"repos": local}), encoding="utf-8")
     hooked = subprocess.run(
-        [BIN / "pre-commit", "run", "--config", local_config, "--files", *candidates],
+        [BIN / "pre-commit", "run", "--config", local_config, "--files", *sorted(candidates)],
         cwd=project,
         env=tool_env(home),
         capture_output=True,
@@ -274,7 +260,8 @@ def test_update_brings_the_release_and_keeps_the_users_work(
     assert (project / "LICENSE").read_text("utf-8").lstrip().startswith("Apache License")
     assert f'license = "{value}"' in (project / "pyproject.toml").read_text("utf-8")
     # The overlapping edit, and only it, is a visible conflict.
-    assert visible_conflicts(project) == {scenario.conflict_file}
+    conflicts = visible_conflicts(project)
+    assert conflicts == {scenario.conflict_file}
     # The user's own file is untouched, and every line the user wrote is still there: in its
     # file, or (rej mode, where the template's version wins the file) in the file's .rej.
     assert (project / USER_FILE).read_bytes() == user_file_before
@@ -283,7 +270,7 @@ def test_update_brings_the_release_and_keeps_the_users_work(
         assert [line for line in lines if line not in text] == [], rel
     # Both sides of the overlap are there to merge by hand, and pre-commit refuses the commit.
     assert TEMPLATE_LINE_RENDERED in shown_for(project, OVERLAP_FILE)
-    assert refused_by_pre_commit(project, tmp_path) == visible_conflicts(project)
+    assert refused_by_pre_commit(project, tmp_path, conflicts) == conflicts
     # The project records the version it now has.
     recorded = answers_of(project)["_commit"]
     if scenario.updated_by == "cruft":

@@ -924,8 +924,9 @@ def test_root_ci_runs_every_test_exactly_once(tmp_path: Path) -> None:
     `uv run pytest` selects, .ci/run's command), the scheduled full matrix exactly the
     `full_matrix` tests, and both together the whole suite.
     """
-    jobs = root_ci()["jobs"]
-    runs = [(job_id, args) for job_id, job in pytest_runs(root_ci()).items() for args in job]
+    ci = root_ci()
+    jobs = ci["jobs"]
+    runs = [(job_id, args) for job_id, job in pytest_runs(ci).items() for args in job]
     assert {job_id for job_id, _ in runs} == {"static", "run", "docker", "full-matrix"}
     assert all(args[:2] == ["-n", "auto"] for _, args in runs)
     references = [[], ["-m", "full_matrix"], ["-m", "full_matrix or not full_matrix"]]
