@@ -39,9 +39,6 @@ import os
 from collections.abc import AsyncIterator
 {% endif -%}
 from typing import NoReturn
-{%- if cookiecutter.__redis %}
-from urllib.parse import urlsplit, urlunsplit
-{%- endif %}
 
 import pytest
 {%- if cookiecutter.__redis %}
@@ -49,7 +46,7 @@ import redis
 from redis.asyncio import Redis
 {%- endif %}
 {%- if cookiecutter.database == 'postgres' %}
-from sqlalchemy import NullPool, text
+from sqlalchemy import URL, NullPool, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncSession,
@@ -72,7 +69,7 @@ NOT_READY = pytest.ExitCode.USAGE_ERROR
 CONNECT_TIMEOUT_SECONDS = 5
 {%- endif %}
 
-TIERS = ("integration", "e2e")
+TIERS = ("integration", "e2e", "faults")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -115,7 +112,7 @@ def service_settings() -> Settings:
 {%- if cookiecutter.database == 'postgres' %}
 
 
-async def _ping_database(url: str) -> None:
+async def _ping_database(url: URL) -> None:
     engine = create_async_engine(
         url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
     )
@@ -130,14 +127,14 @@ async def _ping_database(url: str) -> None:
 def database_url(service_settings: Settings) -> str:
     """``DATABASE_URL`` of a PostgreSQL that answers; stops the run when none does."""
     try:
-        asyncio.run(_ping_database(service_settings.database_url))
+        asyncio.run(_ping_database(service_settings.database_dsn))
     except Exception as exc:  # noqa: BLE001 -- whatever the reason, the run cannot go on
         reason = describe(exc).rstrip(".")
         stop_run(
             f"PostgreSQL is not reachable at {service_settings.database_url_for_logs} "
             f"({where_from('DATABASE_URL')}): {reason}. {how_to_start('DATABASE_URL')}"
         )
-    return service_settings.database_url
+    return service_settings.database_dsn.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -187,19 +184,10 @@ def db_sessions(db_connection: AsyncConnection) -> async_sessionmaker[AsyncSessi
 {%- if cookiecutter.__redis %}
 
 
-def mask_password(url: str) -> str:
-    """``url`` with its password replaced by ``***``, safe to print."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @pytest.fixture(scope="session")
 def redis_url(service_settings: Settings) -> str:
     """``REDIS_URL`` of a Redis that answers; stops the run when none does."""
-    url = str(service_settings.redis_url)
+    url = service_settings.redis_url.get_secret_value()
     client = redis.Redis.from_url(
         url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=CONNECT_TIMEOUT_SECONDS
     )
@@ -207,7 +195,8 @@ def redis_url(service_settings: Settings) -> str:
         client.ping()
     except (redis.RedisError, OSError) as exc:
         stop_run(
-            f"Redis is not reachable at {mask_password(url)} ({where_from('REDIS_URL')}): "
+            f"Redis is not reachable at {service_settings.redis_url_for_logs} "
+            f"({where_from('REDIS_URL')}): "
             f"{describe(exc).rstrip('.')}. {how_to_start('REDIS_URL')}"
         )
     finally:

@@ -36,7 +36,7 @@ def settings() -> Settings:
 def run_migrations_offline() -> None:
     """Write the SQL to standard output instead of running it (``alembic upgrade --sql``)."""
     context.configure(
-        url=settings().database_url,
+        url=settings().database_dsn,
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -59,7 +59,7 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_async_migrations() -> None:
     """Open an engine from the settings, migrate on one of its connections, close it."""
-    engine = create_engine(settings())
+    engine = create_engine(settings(), bounded=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

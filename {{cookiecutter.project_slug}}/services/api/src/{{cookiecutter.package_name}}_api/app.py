@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from {{ cookiecutter.package_name }}_api import handlers
 {% if cookiecutter.__redis -%}
 from {{ cookiecutter.package_name }}_api.cache import (
     CachedNoteRepository,
@@ -34,16 +34,15 @@ from {{ cookiecutter.package_name }}_api.embedding import (
     load_embedder,
 )
 {% endif -%}
-from {{ cookiecutter.package_name }}_api.errors import (
-    ServiceUnavailableError,
-{%- if cookiecutter.use_embedding_model %}
-    describe,
-{%- endif %}
-)
-from {{ cookiecutter.package_name }}_api.health import Probe{% if cookiecutter.database == 'postgres' %}, run_probe{% endif %}
-{% if cookiecutter.with_worker -%}
-from {{ cookiecutter.package_name }}_api.jobs import create_job_queue
+{% if cookiecutter.database == 'postgres' and cookiecutter.use_embedding_model -%}
+from {{ cookiecutter.package_name }}_api.errors import describe, finish_abandoned_work
+{% elif cookiecutter.database == 'postgres' -%}
+from {{ cookiecutter.package_name }}_api.errors import finish_abandoned_work
+{% elif cookiecutter.use_embedding_model -%}
+from {{ cookiecutter.package_name }}_api.errors import describe
 {% endif -%}
+from {{ cookiecutter.package_name }}_api.health import Probe{% if cookiecutter.database == 'postgres' %}, run_probe{% endif %}
+from {{ cookiecutter.package_name }}_api.limits import BodySizeLimit
 from {{ cookiecutter.package_name }}_api.notes import (
 {%- if cookiecutter.database != 'postgres' %}
     InMemoryNoteRepository,
@@ -83,17 +82,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- if cookiecutter.database == 'postgres' %}
         engine = create_engine(settings)
         stack.push_async_callback(engine.dispose)
+        # Runs before dispose: work given up at a deadline first finishes closing its connection.
+        stack.push_async_callback(finish_abandoned_work)
         database = DatabaseProbe(engine)
         # Checked once now, for the log; readiness keeps checking. The tables come from the
         # migrations (`make migrate`); the service never creates them.
         startup_check = await run_probe(database, settings.readiness_timeout_seconds)
-        if startup_check.error is not None:
+        if startup_check.status == "fail":
             logger.error(
-                "database %s not ready at startup: %s",
+                "database %s not ready at startup (%s); serving 503s until it is",
                 settings.database_url_for_logs,
-                startup_check.error,
+                startup_check.reason,
             )
-        repository: NoteRepository = SqlNoteRepository(create_session_factory(engine))
+        repository: NoteRepository = SqlNoteRepository(
+            create_session_factory(engine), timeout_seconds=settings.database_timeout_seconds
+        )
         probes.append(database)
 {%- else %}
         # No database configured: notes live in this process only.
@@ -104,14 +107,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = create_redis(settings)
         stack.push_async_callback(redis.aclose)
         app.state.redis = redis
-        repository = CachedNoteRepository(repository, redis, ttl_seconds=settings.cache_ttl_seconds)
-        probes.append(RedisProbe(redis))
-{%- endif %}
 {%- if cookiecutter.with_worker %}
-
-        job_queue = create_job_queue(settings)
-        stack.push_async_callback(job_queue.aclose)
-        app.state.job_queue = job_queue
+        app.state.job_queue = redis
+{%- endif %}
+        repository = CachedNoteRepository(
+            repository,
+            redis,
+            ttl_seconds=settings.cache_ttl_seconds,
+            timeout_seconds=settings.cache_timeout_seconds,
+            cooldown_seconds=settings.cache_cooldown_seconds,
+        )
+        probes.append(RedisProbe(redis))
 {%- endif %}
 {%- if cookiecutter.use_embedding_model %}
 
@@ -133,15 +139,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-async def _service_unavailable(request: Request, exc: ServiceUnavailableError) -> JSONResponse:
-    logger.warning("%s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        content={"detail": exc.detail, "component": exc.component},
-        headers={"Retry-After": "5"},
-    )
-
-
 def _version() -> str:
     try:
         return version(DISTRIBUTION)
@@ -156,7 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.getLogger(__name__.partition(".")[0]).setLevel(settings.log_level)
     app = FastAPI(title=settings.app_name, version=_version(), lifespan=lifespan)
     app.state.settings = settings
-    app.exception_handler(ServiceUnavailableError)(_service_unavailable)
+    handlers.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.include_router(health.router)
     app.include_router(notes.router)
 {%- if cookiecutter.use_embedding_model %}

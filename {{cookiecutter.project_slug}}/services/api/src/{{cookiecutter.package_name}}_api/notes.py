@@ -10,11 +10,15 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from {{ cookiecutter.package_name }}_api.validation import Text
+
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 10_000
 TAG_MAX_LENGTH = 50
 TAGS_MAX = 10
 PAGE_MAX_LIMIT = 100
+# Deep offsets make the database skip that many rows on every page: past this, filter instead.
+PAGE_MAX_OFFSET = 10_000
 
 # A tag is a short label of letters, digits, "-" and "_", starting with a letter or digit; it is
 # stored lower-cased.
@@ -36,8 +40,8 @@ class NoteCreate(BaseModel):
     # Unknown fields are an error, not silently dropped: a typo in a field name should be loud.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
-    body: str = Field(default="", max_length=BODY_MAX_LENGTH)
+    title: Text = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
+    body: Text = Field(default="", max_length=BODY_MAX_LENGTH)
     tags: list[Tag] = Field(
         default_factory=list,
         max_length=TAGS_MAX,

@@ -3,29 +3,44 @@
 Each field is read from the upper-case environment variable of the same name (``log_level`` from
 ``LOG_LEVEL``). Every field has a default that suits local development, so the service starts
 without any configuration; deployments override values through the environment.
+
+Every backend call has a deadline here (``*_timeout_seconds``): a backend that stalls is answered
+within it (503, or served without the backend where it is optional), never waited on for good.
+Credentials are ``SecretStr`` values: they never appear in a ``repr``, a log line or an error.
 """
 
 {% if cookiecutter.use_embedding_model -%}
 from pathlib import Path
 {% endif -%}
-from typing import Annotated, Literal
+from typing import Annotated, Literal{% if cookiecutter.database == 'postgres' %}, Self{% endif %}
+{%- if cookiecutter.__redis %}
+from urllib.parse import urlsplit, urlunsplit
+{%- endif %}
 
 from fastapi import Depends, Request
-from pydantic import Field, {% if cookiecutter.__redis %}RedisDsn, {% endif %}ValidationError{% if cookiecutter.database == 'postgres' %}, field_validator{% endif %}
+from pydantic import Field, SecretStr, ValidationError{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
 {%- if cookiecutter.database == 'postgres' %}
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+{%- endif %}
+{%- if cookiecutter.database == 'postgres' %}
 
 # Spellings of PostgreSQL URLs that other tools (docker images, Heroku, psql) commonly use; the
 # service always talks through asyncpg, so they are rewritten to that driver.
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 # The local development database (docker-compose.dev.yml): user, password and name alike.
 _LOCAL_DB = "{{ cookiecutter.package_name }}"
+_APPLICATION_NAME = "{{ cookiecutter.project_slug }}-api"
+{%- endif %}
+{%- if cookiecutter.__redis %}
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 {%- endif %}
 
 Environment = Literal["development", "test", "staging", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# Where a missing secret is an error rather than a development default.
+DEPLOYED: frozenset[Environment] = frozenset({"staging", "production"})
 
 
 class Settings(BaseSettings):
@@ -44,17 +59,54 @@ class Settings(BaseSettings):
     environment: Environment = "development"
     log_level: LogLevel = "INFO"
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    # Serving (``python -m {{ cookiecutter.package_name }}_api``); figures behind the defaults: README.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    # uvicorn worker processes; one per container, scale out with replicas.
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Proxies whose X-Forwarded-For/-Proto are trusted ("*": any, where only a proxy can connect).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # On SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.
+    shutdown_timeout_seconds: int = Field(default=20, ge=1, le=600)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    # Requests served at once per process; past it uvicorn answers 503 at once instead of queueing.
+    max_concurrent_requests: int = Field(default=1000, ge=1)
+    # Request bodies larger than this are refused with 413 before they are read.
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
 {%- if cookiecutter.database == 'postgres' %}
 
-    database_url: str = f"postgresql+asyncpg://{_LOCAL_DB}:{_LOCAL_DB}@localhost:5432/{_LOCAL_DB}"
+    # postgresql+asyncpg://USER[:PASSWORD]@HOST:PORT/DB; DATABASE_PASSWORD, when set, replaces the
+    # URL's password, so a password with any characters needs no URL quoting.
+    database_url: SecretStr = SecretStr(
+        f"postgresql+asyncpg://{_LOCAL_DB}:{_LOCAL_DB}@localhost:5432/{_LOCAL_DB}"
+    )
+    database_password: SecretStr | None = None
+    # Connections per process: exactly this many, never more (no overflow).
     database_pool_size: int = Field(default=5, ge=1, le=100)
-    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long a request waits for a free connection before its 503.
+    database_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    database_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The deadline of one request's database work; also PostgreSQL's statement_timeout.
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
     database_echo: bool = False
+    # How the service's connections are named in pg_stat_activity.
+    database_application_name: str = _APPLICATION_NAME
 {%- endif %}
 {%- if cookiecutter.__redis %}
 
-    redis_url: RedisDsn = RedisDsn("redis://localhost:6379/0")
-    redis_timeout_seconds: float = Field(default=2.0, gt=0)
+    # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    # Connections per process, shared by {% if cookiecutter.with_worker %}the job queue and {% endif %}the cache.
+    redis_max_connections: int = Field(default=20, ge=1, le=1000)
+{%- if cookiecutter.with_worker %}
+    # The deadline of one job queue call (enqueue, status), connecting included.
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
+{%- endif %}
+    # The cache's deadline: past it a read or write gives up and the database answers instead.
+    cache_timeout_seconds: float = Field(default=0.25, gt=0)
+    # After a cache failure, skip the cache this long before trying it again.
+    cache_cooldown_seconds: float = Field(default=5.0, ge=0)
     cache_ttl_seconds: int = Field(default=300, gt=0)
 {%- endif %}
 {%- if cookiecutter.use_embedding_model %}
@@ -66,14 +118,16 @@ class Settings(BaseSettings):
     embedding_model_path: Path | None = None
     # None lets sentence-transformers pick (CUDA when available, else CPU).
     embedding_device: str | None = None
+    # The deadline of one embedding request, waiting for the model included.
+    embedding_timeout_seconds: float = Field(default=10.0, gt=0)
 {%- endif %}
 {%- if cookiecutter.database == 'postgres' %}
 
     @field_validator("database_url")
     @classmethod
-    def _use_asyncpg(cls, value: str) -> str:
+    def _use_asyncpg(cls, value: SecretStr) -> SecretStr:
         try:
-            url = make_url(value)
+            url = make_url(value.get_secret_value())
         except ArgumentError:
             msg = "DATABASE_URL is not a URL; expected postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
             raise ValueError(msg) from None
@@ -86,26 +140,67 @@ class Settings(BaseSettings):
         if not url.database:
             msg = "DATABASE_URL names no database; add it as the path: postgresql+asyncpg://.../DB"
             raise ValueError(msg)
-        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        return SecretStr(
+            url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        )
+
+    @model_validator(mode="after")
+    def _deployed_database_has_a_password(self) -> Self:
+        if self.environment in DEPLOYED and self.database_dsn.password is None:
+            msg = (
+                f"DATABASE_PASSWORD is required when ENVIRONMENT={self.environment} "
+                "(or give the password in DATABASE_URL)"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def database_dsn(self) -> URL:
+        """The database URL with its password, as an object: never formatted into a string."""
+        url = make_url(self.database_url.get_secret_value())
+        if self.database_password is not None:
+            url = url.set(password=self.database_password.get_secret_value())
+        return url
 
     @property
     def database_url_for_logs(self) -> str:
         """DATABASE_URL with the password masked, safe to log or show."""
-        return make_url(self.database_url).render_as_string(hide_password=True)
+        return self.database_dsn.render_as_string(hide_password=True)
+{%- endif %}
+{%- if cookiecutter.__redis %}
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in _REDIS_SCHEMES:
+            msg = f"must be a redis://, rediss:// or unix:// URL, not {scheme or '?'}://"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def redis_url_for_logs(self) -> str:
+        """REDIS_URL with any password masked, safe to log or show."""
+        parts = urlsplit(self.redis_url.get_secret_value())
+        if parts.password is None:
+            return parts.geturl()
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
 {%- endif %}
 
 
 def load_settings() -> Settings:
-    """Read the settings; exit with a readable message when a value is invalid.
+    """Read the settings; exit with a readable message when a value is invalid or missing.
 
     A process that cannot be configured should stop with the list of bad variables, not a
-    traceback through pydantic internals.
+    traceback through pydantic internals. The messages never contain a value (secrets stay out).
     """
     try:
         return Settings()
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: {error['msg']}"
+            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: "
+            + error["msg"].removeprefix("Value error, ")
             for error in exc.errors()
         )
         raise SystemExit(f"Invalid configuration:\n{problems}") from None

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-{%- if cookiecutter.__redis %}
-from pydantic import RedisDsn
+{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
+from pydantic import SecretStr
 {%- endif %}
 {%- if cookiecutter.__redis %}
 from redis.asyncio import Redis
@@ -71,10 +71,10 @@ def settings() -> Settings:
         environment="test",
         readiness_timeout_seconds=5,
 {%- if cookiecutter.database == 'postgres' %}
-        database_url=migrated_database,
+        database_url=SecretStr(migrated_database),
 {%- endif %}
 {%- if cookiecutter.__redis %}
-        redis_url=RedisDsn(redis_url),
+        redis_url=SecretStr(redis_url),
 {%- endif %}
     )
 {%- if cookiecutter.database == 'postgres' %}
@@ -132,9 +132,17 @@ async def app(
     async with app.router.lifespan_context(app):
 {%- if cookiecutter.database == 'postgres' %}
         # Same classes as the lifespan wires, on the test's transaction instead of a pool.
-        notes: NoteRepository = SqlNoteRepository(db_sessions)
+        notes: NoteRepository = SqlNoteRepository(
+            db_sessions, timeout_seconds=settings.database_timeout_seconds
+        )
 {%- if cookiecutter.__redis %}
-        notes = CachedNoteRepository(notes, app.state.redis, ttl_seconds=settings.cache_ttl_seconds)
+        notes = CachedNoteRepository(
+            notes,
+            app.state.redis,
+            ttl_seconds=settings.cache_ttl_seconds,
+            timeout_seconds=settings.cache_timeout_seconds,
+            cooldown_seconds=settings.cache_cooldown_seconds,
+        )
 {%- endif %}
         app.state.notes = notes
 {%- endif %}

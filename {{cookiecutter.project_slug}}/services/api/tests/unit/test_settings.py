@@ -1,6 +1,9 @@
 from pathlib import Path
 
 import pytest
+{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
+from pydantic import SecretStr
+{%- endif %}
 
 from {{ cookiecutter.package_name }}_api.settings import {% if cookiecutter.database == 'postgres' %}Settings, {% endif %}load_settings
 
@@ -60,15 +63,53 @@ def test_invalid_values_stop_the_process_with_a_readable_message(
     ],
 )
 def test_database_url_always_uses_asyncpg(url: str) -> None:
-    settings = Settings(_env_file=None, database_url=url)
+    settings = Settings(_env_file=None, database_url=SecretStr(url))
 
-    assert settings.database_url == "postgresql+asyncpg://app:secret@db:5432/app"
+    assert settings.database_dsn.render_as_string(hide_password=False) == (
+        "postgresql+asyncpg://app:secret@db:5432/app"
+    )
 
 
-def test_database_url_is_masked_for_logs() -> None:
-    settings = Settings(_env_file=None, database_url="postgresql://app:secret@db:5432/app")
+def test_database_url_is_masked_for_logs_and_reprs() -> None:
+    settings = Settings(_env_file=None, database_url=SecretStr("postgresql://app:secret@db/app"))
 
+    assert settings.database_url_for_logs == "postgresql+asyncpg://app:***@db/app"
+    assert "secret" not in repr(settings)
+    assert "secret" not in str(settings.model_dump())
+
+
+def test_database_password_replaces_the_urls_and_needs_no_quoting() -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=SecretStr("postgresql://app@db:5432/app"),
+        database_password=SecretStr("p@ss/w:rd"),
+    )
+
+    assert settings.database_dsn.password == "p@ss/w:rd"
     assert settings.database_url_for_logs == "postgresql+asyncpg://app:***@db:5432/app"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_a_deployed_service_without_a_database_password_does_not_start(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", environment)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db:5432/app")
+
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings()
+
+    assert f"DATABASE_PASSWORD is required when ENVIRONMENT={environment}" in str(
+        exit_info.value.code
+    )
+
+
+def test_the_pool_and_the_deadlines_have_their_documented_defaults() -> None:
+    settings = load_settings()
+
+    assert settings.database_pool_size == 5
+    assert settings.database_pool_timeout_seconds == 2
+    assert settings.database_timeout_seconds == 5
 
 
 @pytest.mark.parametrize(
@@ -101,7 +142,18 @@ def test_bad_redis_url_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as exit_info:
         load_settings()
 
-    assert "REDIS_URL: URL scheme should be" in str(exit_info.value.code)
+    assert "REDIS_URL: must be a redis://, rediss:// or unix:// URL, not http://" in str(
+        exit_info.value.code
+    )
+
+
+def test_a_redis_password_stays_out_of_reprs_and_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret@cache:6379/0")
+
+    settings = load_settings()
+
+    assert "s3cret" not in repr(settings)
+    assert settings.redis_url_for_logs == "redis://:***@cache:6379/0"
 {%- endif %}
 {%- if cookiecutter.use_embedding_model %}
 

@@ -1,15 +1,18 @@
 """Configuration of the worker, read from environment variables and an optional ``.env`` file.
 
-The worker shares ``REDIS_URL`` and ``LOG_LEVEL`` with the API; its own settings start with
-``WORKER_`` or ``JOB_``.
+The worker shares ``REDIS_URL`` and ``LOG_LEVEL`` with the API; its own
+settings start with ``WORKER_`` or ``JOB_``. Credentials are ``SecretStr`` values: they never
+appear in a ``repr``, a log line or an error.
 """
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, RedisDsn, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
 class Settings(BaseSettings):
@@ -24,13 +27,36 @@ class Settings(BaseSettings):
     )
 
     log_level: LogLevel = "INFO"
-    redis_url: RedisDsn = RedisDsn("redis://localhost:6379/0")
+    # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    # Each Redis command's deadline. A Redis that stays stalled past a few of them stops the
+    # worker (exit 1), for its supervisor to restart; a job it was running is run again.
+    redis_timeout_seconds: float = Field(default=5.0, gt=0)
     # Jobs run concurrently on one event loop; CPU-heavy jobs want fewer, I/O-bound ones more.
     worker_max_jobs: int = Field(default=10, ge=1)
+    # A job's time limit; on SIGTERM running jobs get this long to finish (compose's and
+    # Kubernetes' grace periods are a little longer), then they are put back in the queue.
     job_timeout_seconds: int = Field(default=300, gt=0)
     # How long a result stays readable through the API's GET /jobs/{id}.
     job_keep_result_seconds: int = Field(default=3600, gt=0)
     job_max_tries: int = Field(default=3, ge=1)
+    # How often the worker renews its health check key in Redis, which lives one second longer:
+    # `arq --check` (the container's health check) fails that soon after the worker wedges.
+    worker_health_check_interval_seconds: int = Field(default=10, ge=1, le=60)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in _REDIS_SCHEMES:
+            msg = f"must be a redis://, rediss:// or unix:// URL, not {scheme or '?'}://"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def redis_host(self) -> str:
+        """The Redis server's host name (no credentials), for logs."""
+        return urlsplit(self.redis_url.get_secret_value()).hostname or "localhost"
 
 
 def load_settings() -> Settings:
@@ -39,7 +65,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: {error['msg']}"
+            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: "
+            + error["msg"].removeprefix("Value error, ")
             for error in exc.errors()
         )
         raise SystemExit(f"Invalid configuration:\n{problems}") from None

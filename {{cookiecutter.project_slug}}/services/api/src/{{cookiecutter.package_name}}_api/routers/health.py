@@ -23,8 +23,8 @@ async def live() -> dict[str, str]:
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ReadinessReport}},
 )
 async def ready(probes: ProbesDep, settings: SettingsDep, response: Response) -> ReadinessReport:
-    """Readiness: every component answers. 503 with a per-component report when one does not."""
+    """Readiness: 503 if a required component fails; "degraded" (200) if only optional ones do."""
     report = await check_readiness(probes, settings.readiness_timeout_seconds)
-    if report.status != "ok":
+    if report.status == "fail":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return report

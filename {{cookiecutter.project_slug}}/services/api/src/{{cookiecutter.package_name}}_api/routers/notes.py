@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from {{ cookiecutter.package_name }}_api.dependencies import NoteRepositoryDep
 from {{ cookiecutter.package_name }}_api.notes import (
     PAGE_MAX_LIMIT,
+    PAGE_MAX_OFFSET,
     Note,
     NoteCreate,
     NotePage,
@@ -39,7 +40,7 @@ async def get_note(note_id: uuid.UUID, notes: NoteRepositoryDep) -> Note:
 async def list_notes(
     notes: NoteRepositoryDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX_LIMIT, description="Page size")] = 20,
-    offset: Annotated[int, Query(ge=0, description="Notes to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=PAGE_MAX_OFFSET, description="Notes to skip")] = 0,
 ) -> NotePage:
     """Notes, newest first, one page at a time."""
     return await notes.page(limit=limit, offset=offset)
