@@ -9,7 +9,10 @@
   (from PyPI) reads the lock the pinned uv wrote.
 * The uv-lock pre-commit hook, run by pre-commit from a stand-in of astral-sh/uv-pre-commit at
   the pinned rev (its hook definition, its `uv==<rev>` from PyPI: GitHub is out of reach here):
-  it writes a missing uv.lock, rewrites a stale one, and fails the commit both times (slow).
+  it writes a missing uv.lock, rewrites a stale one, and fails the commit both times.
+
+The tests that lock a baked project (with an interpreter of its Python) are marked slow, as the
+run tier's are.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def add_dependency(project: Path, service: str, requirement: str) -> None:
     pyproject.write_text(text.replace(line, f'{line}    "{requirement}",\n'), "utf-8")
 
 
+@pytest.mark.slow  # locks the baked project with its own uv tool chain
 def test_ci_stops_on_a_missing_or_stale_lock_with_one_line(
     tmp_path: Path, template_repo: Path
 ) -> None:
@@ -130,6 +134,7 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+@pytest.mark.slow  # locks the baked project with its own uv tool chain
 def test_a_uv_at_the_floor_reads_the_lock(tmp_path: Path, template_repo: Path) -> None:
     """The oldest uv pyproject.toml admits (from PyPI) accepts what the pinned uv locked."""
     project = render_cookiecutter(template_repo, {}, tmp_path / "out")

@@ -200,6 +200,7 @@ def accept(project: Path, advisory: str) -> None:
     pyproject.write_text(text.replace("ignore = []", f'ignore = ["{advisory}"]  # tested', 1))
 
 
+@pytest.mark.slow  # locks the baked project with its own uv tool chain
 def test_dependency_audit_fails_on_a_known_vulnerable_pin(
     project: Path, tmp_path: Path, template_repo: Path
 ) -> None:
