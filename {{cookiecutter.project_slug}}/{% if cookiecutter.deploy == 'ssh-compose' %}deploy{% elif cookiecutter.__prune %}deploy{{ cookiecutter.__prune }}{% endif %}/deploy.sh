@@ -44,8 +44,11 @@ ssh_options=(-i "$keys/id" -o IdentitiesOnly=yes -o BatchMode=yes
 target="$DEPLOY_USER@$DEPLOY_HOST"
 
 echo "Deploying $IMAGE_TAG to $target:$DEPLOY_PATH ($compose)"
+# The remote commands are expanded here, on purpose: every value in them was checked above.
+# shellcheck disable=SC2029
 ssh "${ssh_options[@]}" "$target" "mkdir -p $DEPLOY_PATH"
 scp "${ssh_options[@]}" "${files[@]}" deploy/set-env.sh "$target:$DEPLOY_PATH/"
+# shellcheck disable=SC2029
 ssh "${ssh_options[@]}" "$target" "set -e; cd $DEPLOY_PATH
 sh set-env.sh .env IMAGE_TAG=$IMAGE_TAG{% if cookiecutter.use_embedding_model %} MODEL_IMAGE_TAG=$MODEL_IMAGE_TAG{% endif %}
 $compose pull --quiet
