@@ -8,6 +8,7 @@
 #   COMPOSE_FILES              compose files, in overlay order; COMPOSE_PROJECT: the project name
 #   IMAGE_TAG{% if cookiecutter.use_embedding_model %}, MODEL_IMAGE_TAG   image tags{% else %}                  image tag{% endif %} written into the server's .env
 # The server pulls from the registry with its own login (once: `docker login`, a read-only token).
+# Its .env keeps the stack's secrets (POSTGRES_PASSWORD), written once by whoever sets it up.
 set -euo pipefail
 
 fail() {
@@ -51,6 +52,9 @@ scp "${ssh_options[@]}" "${files[@]}" deploy/set-env.sh "$target:$DEPLOY_PATH/"
 # shellcheck disable=SC2029
 ssh "${ssh_options[@]}" "$target" "set -e; cd $DEPLOY_PATH
 sh set-env.sh .env IMAGE_TAG=$IMAGE_TAG{% if cookiecutter.use_embedding_model %} MODEL_IMAGE_TAG=$MODEL_IMAGE_TAG{% endif %}
+# A required setting missing from the server's .env (POSTGRES_PASSWORD) stops here, named, before
+# anything is pulled or stopped.
+$compose config --quiet
 $compose pull --quiet
 $compose up -d --wait --wait-timeout 300 --remove-orphans
 docker image prune -f >/dev/null"

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     # Each Redis command's deadline. A Redis that stays stalled past a few of them stops the
     # worker (exit 1), for its supervisor to restart; a job it was running is run again.
-    redis_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
     # Jobs run concurrently on one event loop; CPU-heavy jobs want fewer, I/O-bound ones more.
     worker_max_jobs: int = Field(default=10, ge=1)
     # A job's time limit; on SIGTERM running jobs get this long to finish (compose's and
