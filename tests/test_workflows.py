@@ -558,7 +558,7 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
     for hook in ("ruff-check", "ruff-format", "check-yaml", "check-added-large-files"):
         assert hook in hooks
     assert hooks["ruff-check"]["args"] == ["--fix"]
-    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-rej-files"} <= set(hooks)
+    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-unmerged-update"} <= set(hooks)
     for repo in config["repos"]:
         assert repo["repo"] == "local" or re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"])
 
