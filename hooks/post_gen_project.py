@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,6 @@ COOKIECUTTER_CONTEXT = r"""{{ cookiecutter | jsonify }}"""
 
 ANSWERS_FILE = ".copier-answers.yml"
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
-# Questions copier asks only under a condition (copier.yml `when:`); copier
-# leaves a question it did not ask out of its answers file.
-ASKED_WHEN: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-    "embedding_model_name": lambda answers: bool(answers["use_embedding_model"]),
-    "use_redis": lambda answers: not answers["with_worker"],
-}
 
 
 def prune(root: Path, marker: str) -> None:
@@ -88,16 +82,13 @@ def template_source(context: Mapping[str, Any]) -> str:
 
 
 def copier_answers(context: Mapping[str, Any], questions: list[str]) -> dict[str, Any]:
-    """The answers copier would remember for the same run."""
+    """The answers copier would remember for the same run (it asks every question)."""
     answers: dict[str, Any] = {}
     commit = template_commit(context)
     if commit:
         answers["_commit"] = commit
     answers["_src_path"] = template_source(context)
-    for question in questions:
-        asked = ASKED_WHEN.get(question)
-        if asked is None or asked(context):
-            answers[question] = context[question]
+    answers.update({question: context[question] for question in questions})
     return answers
 
 

@@ -181,8 +181,6 @@ def answer_errors(answers: Mapping[str, Any]) -> list[str]:
     """Check every answer the template asks for; one message per bad field."""
     problems = []
     for field in RULES:
-        if field == "embedding_model_name" and not answers.get("use_embedding_model"):
-            continue  # not asked (copier) and not used when there is no model
         problem = field_error(field, answers.get(field, ""))
         if problem:
             problems.append(problem)

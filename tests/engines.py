@@ -13,7 +13,6 @@ from typing import Any
 import copier
 import yaml
 from cookiecutter.main import cookiecutter
-from variants import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS_FILE = ".copier-answers.yml"
@@ -29,9 +28,6 @@ def load_hook(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-POST_GEN = load_hook("post_gen_project")
 
 
 # Every git commit the tests make, theirs or an engine's (copier, cruft), uses this identity.
@@ -92,16 +88,6 @@ def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
     return dst
 
 
-def copier_data(answers: dict[str, Any]) -> dict[str, Any]:
-    """Drop the answers copier would not ask for (its `when:` conditions)."""
-    full = {**DEFAULTS, **answers}
-    return {
-        key: value
-        for key, value in answers.items()
-        if key not in POST_GEN.ASKED_WHEN or POST_GEN.ASKED_WHEN[key](full)
-    }
-
-
 def render_cookiecutter(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
     """Bake with cookiecutter, non-interactively; return the project directory."""
     project = cookiecutter(
@@ -120,7 +106,7 @@ def render_copier(
     copier.run_copy(
         str(template),
         str(dst),
-        data=copier_data(answers),
+        data=answers,
         vcs_ref=vcs_ref,
         defaults=True,
         unsafe=True,
