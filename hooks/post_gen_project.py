@@ -10,12 +10,13 @@ answers and the project can later move to ``copier update``:
 * lock the dependencies (``uv lock``), when the package index can be reached.
 
 copier runs the last step as a task (``post_gen_project.py lock``, see
-copier.yml).
+copier.yml), and ``helpers/migrations.py settle`` runs it after every update.
 Unrendered, the file is valid Python; copier's side and the tests import it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +34,9 @@ COOKIECUTTER_CONTEXT = r"""{{ cookiecutter | jsonify }}"""
 
 ANSWERS_FILE = ".copier-answers.yml"
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+# The second line of the answers file: a digest of the answers, so that an update can tell a hand
+# edit (which copier would silently ignore) from what the template wrote.
+DIGEST_LINE = "# answers-sha256: {digest} (change answers with `copier update --data NAME=VALUE`)\n"
 
 # Set to 1 to skip `uv lock` (the template's own tests do, for the hundreds of bakes that
 # never install anything); the note then says how to lock later.
@@ -105,10 +109,30 @@ def copier_answers(context: Mapping[str, Any], questions: list[str]) -> dict[str
     return answers
 
 
+def answers_digest(answers: Mapping[str, Any]) -> str:
+    """A digest of the answers proper (not ``_commit`` or ``_src_path``, which users may fix)."""
+    proper = {key: value for key, value in answers.items() if not key.startswith("_")}
+    text = json.dumps(proper, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def recorded_digest(text: str) -> str | None:
+    """The digest an answers file's second line records, or None (files before v0.2.0)."""
+    prefix, _, suffix = DIGEST_LINE.partition("{digest}")
+    for line in text.splitlines(keepends=True)[:2]:
+        if line.startswith(prefix) and line.endswith(suffix):
+            return line.removeprefix(prefix).removesuffix(suffix)
+    return None
+
+
 def dump_answers(answers: Mapping[str, Any]) -> str:
-    """Serialise like copier's ``to_nice_yaml`` (sorted keys, indent 4)."""
-    return ANSWERS_HEADER + yaml.safe_dump(
-        dict(answers), indent=4, allow_unicode=True, default_flow_style=False, sort_keys=True
+    """Serialise like copier's answers file template (header, digest, ``to_nice_yaml``)."""
+    return (
+        ANSWERS_HEADER
+        + DIGEST_LINE.format(digest=answers_digest(answers))
+        + yaml.safe_dump(
+            dict(answers), indent=4, allow_unicode=True, default_flow_style=False, sort_keys=True
+        )
     )
 
 

@@ -71,18 +71,20 @@ def answers_of(project: Path) -> dict[str, Any]:
     return data
 
 
+def template_files() -> list[str]:
+    """The template's files as they are now: committed or not, git-ignored ones aside."""
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
+    return [rel for rel in filter(None, listed.split("\0")) if (ROOT / rel).is_file()]
+
+
 def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
     """Copy the template as it is now (uncommitted edits included) into a tagged git repo.
 
     Both engines then read the same, clean source, and copier records a real tag.
     """
-    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
-    for rel in filter(None, listed.split("\0")):
-        source = ROOT / rel
-        if source.is_file():
-            target = dst / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for rel in template_files():
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst / rel)
     start_repository(dst, "template snapshot")
     git("tag", tag, cwd=dst)
     return dst
