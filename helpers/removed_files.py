@@ -96,7 +96,7 @@ class PathRenderer:
 class Outcome:
     """One file the update removed (or left stranded), and what became of it."""
 
-    kind: str  # kept, carried, moved, removed or stranded
+    kind: str  # kept, carried, moved, removed, stranded, or restored (when nothing could be told)
     path: str
     why: str
     target: str = ""  # the new name (carried, moved) or a suggested one (stranded)
@@ -106,6 +106,8 @@ class Outcome:
         """What the update prints: the file, what happened, and the command to undo it."""
         if self.kind == "kept":
             return f"kept {self.path}: you changed it. Delete it once done: git rm {self.path}"
+        if self.kind == "restored":
+            return f"put back {self.path}. Delete it if you do not need it: git rm {self.path}"
         if self.kind == "carried":
             clash = f", with {self.conflicts} conflict(s) to resolve" if self.conflicts else ""
             return (
@@ -299,26 +301,48 @@ def merge_into(target: Path, base: bytes, ours: bytes) -> int:
     return merged.returncode
 
 
+def removed_from(project: Path, head_files: set[str]) -> list[str]:
+    """The tracked files the work tree no longer has."""
+    return sorted(
+        path
+        for path in head_files
+        if not (project / path).exists() and not (project / path).is_symlink()
+    )
+
+
+def put_back(project: Path, path: str, error: Exception) -> Outcome:
+    """When a removed file cannot be dealt with: restore it, so that nothing stays lost."""
+    git(project, "checkout", "HEAD", "--", path)
+    return Outcome("restored", path, f"the update could not tell what you changed ({error})")
+
+
 def settle(
     project: Path, template: Path, *, commit_from: str, version_from: str, version_to: str
 ) -> list[Outcome]:
-    """Deal with every tracked file the update removed; see the module docstring."""
-    update = Update(
-        project, template, commit_from, PathChanges.between(template, version_from, version_to)
-    )
-    removed = sorted(
-        path
-        for path in update.head_files
-        if not (project / path).exists() and not (project / path).is_symlink()
-    )
+    """Deal with every tracked file the update removed; see the module docstring.
+
+    Whatever fails, a removed file is put back: copier has deleted them already.
+    """
+    try:
+        changes = PathChanges.between(template, version_from, version_to)
+        update = Update(project, template, commit_from, changes)
+    except Exception as error:  # anything at all
+        head_files = listed(project, "ls-tree", "-r", "--name-only", "HEAD")
+        return [put_back(project, path, error) for path in removed_from(project, head_files)]
+    removed = removed_from(project, update.head_files)
     if not removed:
         return []
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="settle.old.") as scratch:
         old_copy = Path(scratch, "old")
         try:
             render_old_version(template, commit_from, update.old_answers, old_copy, removed)
         except Exception as error:  # then no file counts as unchanged, and all are kept
             print(f"could not render the old version to compare with: {error}", file=sys.stderr)
-        outcomes = [update.settle_one(path, old_copy) for path in removed]
-    kept = {outcome.path for outcome in outcomes if outcome.kind == "kept"}
+        for path in removed:
+            try:
+                outcomes.append(update.settle_one(path, old_copy))
+            except Exception as error:  # anything at all
+                outcomes.append(put_back(project, path, error))
+    kept = {outcome.path for outcome in outcomes if outcome.kind in {"kept", "restored"}}
     return outcomes + list(update.stranded(kept))

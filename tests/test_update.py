@@ -536,6 +536,29 @@ def test_renaming_the_project_carries_the_users_edits(
     assert removed_unnamed(project, output) == []
 
 
+def test_when_the_removed_files_cannot_be_told_apart_all_are_put_back(
+    tmp_path: Path, released: History
+) -> None:
+    """The last step, run as copier runs it, with a version the template does not have."""
+    project = released.project("copier", tmp_path)
+    gone = [".editorconfig", "services/api/src/panager_api/db.py"]
+    for rel in gone:
+        (project / rel).unlink()  # as copier deletes them
+    env = tool_env(
+        tmp_path, VERSION_FROM="0" * 40, VERSION_PEP440_FROM="1.1.0", VERSION_PEP440_TO="1.2.0"
+    )
+    settle: list[str | Path] = [
+        sys.executable,
+        released.template / "helpers/migrations.py",
+        "settle",
+    ]
+    output = run(settle, cwd=project, env=env)
+    assert git("status", "--porcelain", cwd=project) == ""
+    for rel in gone:
+        assert f"put back {rel}. Delete it if you do not need it: git rm {rel}" in output
+    assert last_line(output).startswith("uv.lock not written (TEMPLATE_SKIP_LOCK=1)")
+
+
 # --- the worker turned off, in a project from a release that did not record use_redis ---------
 
 WORKER = "services/worker/src/panager_worker"
