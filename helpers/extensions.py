@@ -5,8 +5,9 @@ Every template file is written once with ``{{ cookiecutter.x }}``. For copier,
 copier's context, and the private ``__x`` values are rendered from the very
 templates in ``cookiecutter.json``, so their definitions live in one place.
 :class:`TemplateFilters` adds cookiecutter's ``slugify`` filter (the same
-python-slugify function) and ``answer_error``, which runs the shared rules of
-``hooks/pre_gen_project.py`` from copier's question validators.
+python-slugify function), ``answer_error``, which runs the shared rules of
+``hooks/pre_gen_project.py`` from copier's question validators, and
+``answers_file``, which writes the answers file as ``hooks/post_gen_project.py`` does.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @cache
-def _rules() -> ModuleType:
-    path = TEMPLATE_ROOT / "hooks" / "pre_gen_project.py"
-    spec = importlib.util.spec_from_file_location("service_template_rules", path)
+def hook_module(name: str) -> ModuleType:
+    """One of the hook modules (valid Python unrendered): the rules, the post-generation step."""
+    path = TEMPLATE_ROOT / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"service_template_{name}", path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the validation rules from {path}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -48,8 +50,14 @@ def _cookiecutter_json() -> dict[str, Any]:
 
 def answer_error(value: Any, field: str) -> str:
     """Copier validator filter: the shared rule's message, or ''."""
-    message: str = _rules().field_error(field, value)
+    message: str = hook_module("pre_gen_project").field_error(field, value)
     return message
+
+
+def answers_file(answers: Mapping[str, Any]) -> str:
+    """The answers file's text, as cookiecutter's post-generation hook writes it."""
+    text: str = hook_module("post_gen_project").dump_answers(answers)
+    return text
 
 
 class TemplateFilters(Extension):
@@ -59,6 +67,7 @@ class TemplateFilters(Extension):
         super().__init__(environment)
         environment.filters["slugify"] = slugify
         environment.filters["answer_error"] = answer_error
+        environment.filters["answers_file"] = answers_file
 
 
 # Private values whose cookiecutter definition only makes sense to cookiecutter.

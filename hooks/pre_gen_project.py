@@ -8,11 +8,14 @@ file is still valid Python, which is what lets one rule set serve both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import keyword
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 # Rendered by cookiecutter only; copier never executes main().
@@ -178,19 +181,38 @@ def answer_errors(answers: Mapping[str, Any]) -> list[str]:
     """Check every answer the template asks for; one message per bad field."""
     problems = []
     for field in RULES:
-        if field == "embedding_model_name" and not answers.get("use_embedding_model"):
-            continue  # not asked (copier) and not used when there is no model
         problem = field_error(field, answers.get(field, ""))
         if problem:
             problems.append(problem)
     return problems
 
 
+def made_on_the_way(output_dir: Path, slug: str) -> list[Path]:
+    """Directories inside output_dir that creating ``output_dir / slug`` made, innermost first.
+
+    cookiecutter creates the project directory before this hook runs, and removes only that
+    directory when the hook fails: a slug such as ``svc/../../x`` leaves ``svc/`` behind.
+    """
+    made, current = [], output_dir
+    for part in Path(slug).parts[:-1]:
+        current = current / part
+        normal = Path(os.path.normpath(current))
+        if normal.is_relative_to(output_dir) and normal != output_dir:
+            made.append(normal)
+    return sorted(set(made), key=lambda path: len(path.parts), reverse=True)
+
+
 def main() -> int:
-    problems = answer_errors(json.loads(COOKIECUTTER_CONTEXT))
+    context = json.loads(COOKIECUTTER_CONTEXT)
+    problems = answer_errors(context)
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
     if problems:
+        output_dir = context.get("_output_dir")
+        if output_dir and isinstance(context.get("project_slug"), str):
+            for directory in made_on_the_way(Path(output_dir), context["project_slug"]):
+                with contextlib.suppress(OSError):  # not empty: it held something already
+                    directory.rmdir()
         print("Nothing was generated.", file=sys.stderr)
         return 1
     return 0

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+
+# Hundreds of bakes here never install anything: the post-generation step skips `uv lock` for
+# them (tests/test_update.py runs the real lock). Set before copier is imported, since copier
+# runs its tasks with the environment as it was then (plumbum's copy).
+os.environ.setdefault("TEMPLATE_SKIP_LOCK", "1")
+
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path

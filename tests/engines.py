@@ -13,7 +13,6 @@ from typing import Any
 import copier
 import yaml
 from cookiecutter.main import cookiecutter
-from variants import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS_FILE = ".copier-answers.yml"
@@ -29,9 +28,6 @@ def load_hook(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-POST_GEN = load_hook("post_gen_project")
 
 
 # Every git commit the tests make, theirs or an engine's (copier, cruft), uses this identity.
@@ -75,31 +71,23 @@ def answers_of(project: Path) -> dict[str, Any]:
     return data
 
 
+def template_files() -> list[str]:
+    """The template's files as they are now: committed or not, git-ignored ones aside."""
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
+    return [rel for rel in filter(None, listed.split("\0")) if (ROOT / rel).is_file()]
+
+
 def snapshot_template(dst: Path, tag: str = TEMPLATE_TAG) -> Path:
     """Copy the template as it is now (uncommitted edits included) into a tagged git repo.
 
     Both engines then read the same, clean source, and copier records a real tag.
     """
-    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
-    for rel in filter(None, listed.split("\0")):
-        source = ROOT / rel
-        if source.is_file():
-            target = dst / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for rel in template_files():
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst / rel)
     start_repository(dst, "template snapshot")
     git("tag", tag, cwd=dst)
     return dst
-
-
-def copier_data(answers: dict[str, Any]) -> dict[str, Any]:
-    """Drop the answers copier would not ask for (its `when:` conditions)."""
-    full = {**DEFAULTS, **answers}
-    return {
-        key: value
-        for key, value in answers.items()
-        if key not in POST_GEN.ASKED_WHEN or POST_GEN.ASKED_WHEN[key](full)
-    }
 
 
 def render_cookiecutter(template: Path, answers: dict[str, Any], output_dir: Path) -> Path:
@@ -120,7 +108,7 @@ def render_copier(
     copier.run_copy(
         str(template),
         str(dst),
-        data=copier_data(answers),
+        data=answers,
         vcs_ref=vcs_ref,
         defaults=True,
         unsafe=True,

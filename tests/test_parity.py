@@ -51,7 +51,9 @@ def test_cookiecutter_answers_let_copier_take_over(tmp_path: Path, template_repo
     assert answers["_src_path"] == str(template_repo)
     assert answers["_commit"] == "v0.1.0"
     assert answers["database"] == "none"
-    assert "embedding_model_name" not in answers  # copier would not have asked it
+    # Every question is asked and recorded, whatever the other answers are.
+    assert answers["embedding_model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert answers["use_redis"] is False
 
 
 @pytest.mark.full_matrix

@@ -128,3 +128,41 @@ def test_command_line_refusal(tmp_path: Path, template_repo: Path, command: list
     assert result.returncode != 0
     assert "project_slug '../escape' is not a usable repository name" in result.stderr
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("engine", ["cookiecutter", "copier"])
+def test_a_slug_that_climbs_out_leaves_nothing_anywhere(
+    tmp_path: Path, template_repo: Path, engine: str
+) -> None:
+    """cookiecutter creates `out/svc/../../x` before its hooks run, so `svc/` and `x` appear."""
+    out = tmp_path / "work" / "out"
+    out.mkdir(parents=True)
+    slug = "svc/../../x"
+    if engine == "cookiecutter":
+        command = [
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(out),
+            str(template_repo),
+            f"project_slug={slug}",
+        ]
+    else:
+        command = [
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data",
+            f"project_slug={slug}",
+            str(template_repo),
+            str(out / "project"),
+        ]
+    tool = Path(sys.executable).parent / command[0]
+    result = subprocess.run(
+        [str(tool), *command[1:]], capture_output=True, text=True, cwd=out, check=False
+    )
+    assert result.returncode != 0
+    assert f"project_slug {slug!r} is not a usable repository name" in result.stderr
+    assert leftovers(tmp_path / "work") == [out]
+    assert leftovers(out) == []

@@ -826,7 +826,7 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
     for hook in ("ruff-check", "ruff-format", "check-yaml", "check-added-large-files"):
         assert hook in hooks
     assert hooks["ruff-check"]["args"] == ["--fix"]
-    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-rej-files"} <= set(hooks)
+    assert {"gitleaks", "zizmor", "check-merge-conflict", "no-unmerged-update"} <= set(hooks)
     assert {"uv-lock", "uv-lock-in-git"} <= set(hooks)  # test_lock runs them
     for repo in config["repos"]:
         # A release tag (astral-sh/uv-pre-commit tags uv's versions without a "v").
