@@ -55,6 +55,8 @@ from variants import DEFAULTS, pairwise, variant_id
 
 BIN = Path(sys.executable).parent
 START_DOCKER = "run `bash .ci/start-docker`"
+# The stack's database password in the tests' server .env: characters a URL would need quoted.
+DEPLOYED_PASSWORD = "p@ss/w:rd#1"
 
 
 # --- shared helpers -------------------------------------------------------------------------
@@ -159,11 +161,13 @@ class Compose:
         self, *files: str, env: dict[str, str] | None = None, profiles: tuple[str, ...] = ()
     ) -> dict[str, Any]:
         """The resolved configuration of these files (later ones overlay earlier ones)."""
-        # Only what the test sets may reach the interpolation.
-        leaking = {"IMAGE_TAG", "MODEL_IMAGE_TAG", "LOG_LEVEL"}
+        # Only what the test sets may reach the interpolation; a deployment's required secret is
+        # there (as a server's .env has it) unless the test takes it out.
+        leaking = {"IMAGE_TAG", "MODEL_IMAGE_TAG", "LOG_LEVEL", "POSTGRES_PASSWORD"}
         clean = {
             k: v for k, v in os.environ.items() if k not in leaking and not k.startswith("COMPOSE_")
         }
+        clean["POSTGRES_PASSWORD"] = DEPLOYED_PASSWORD
         command = [*self.command]
         for name in files:
             command += ["-f", name]
@@ -253,7 +257,19 @@ def check_production_stack(config: dict[str, Any], variant: dict[str, Any], tag:
     assert services["api"]["expose"] == ["8000"]
     assert services["api"]["read_only"] is True
     volumes = set(config.get("volumes") or {})
+    # Deadlines of a stop: the api drains for SHUTDOWN_TIMEOUT_SECONDS (20 s), the worker lets
+    # running jobs finish for JOB_TIMEOUT_SECONDS (300 s); compose waits a little longer.
+    assert services["api"]["stop_grace_period"] == "30s"
+    assert services["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    if variant["with_worker"]:
+        assert services["worker"]["stop_grace_period"] == "5m30s"
     if variant["database"] == "postgres":
+        # The password reaches the services on its own, never pasted into the URL.
+        for name in ("api", "migrate"):
+            environment = services[name]["environment"]
+            assert environment["DATABASE_PASSWORD"] == DEPLOYED_PASSWORD, name
+            assert DEPLOYED_PASSWORD not in environment["DATABASE_URL"], name
+        assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == DEPLOYED_PASSWORD
         assert services["migrate"]["image"] == services["api"]["image"]
         package = variant["package_name"]
         assert services["migrate"]["command"] == ["python", "-m", f"{package}_api.migrate"]
@@ -321,6 +337,28 @@ def test_compose_files_resolve_to_the_designed_stack(
             "docker-compose.dev.yml", profiles=("app",), env={"MODEL_IMAGE_TAG": "model-7"}
         )
         assert dev_model["services"]["model-init"]["image"] == f"{model_image}:model-7"
+
+
+def test_a_stack_without_its_database_password_stops_at_once_naming_it(
+    tmp_path: Path, template_repo: Path, compose_command: list[str]
+) -> None:
+    project, _ = bake(template_repo, {}, tmp_path)
+    command = [*compose_command, "-f", "docker-compose.yml", "config", "--quiet"]
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
+
+    for password in (None, ""):  # unset, and empty as .env.example has it
+        result = subprocess.run(
+            command,
+            cwd=project,
+            env=env if password is None else {**env, "POSTGRES_PASSWORD": password},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+        assert result.returncode != 0
+        assert "set POSTGRES_PASSWORD in .env" in result.stderr, result.stderr
 
 
 def test_image_names_are_lower_case(
@@ -544,7 +582,9 @@ def test_api_image_builds_runs_and_rebuilds_from_cache(
     first = built(docker.build(project, "services/api/Dockerfile", image))
     config = docker.inspect("image", image)["Config"]
     assert config["User"] == "10001:10001"
-    assert config["Cmd"][:2] == ["uvicorn", f"{package}_api.main:app"]
+    # uvicorn started by the service itself, with its serving settings, on every interface.
+    assert config["Cmd"] == ["python", "-m", f"{package}_api"]
+    assert {"HTTP_HOST=0.0.0.0", "HTTP_PORT=8000"} <= set(config["Env"])
     assert "/health/live" in " ".join(config["Healthcheck"]["Test"])
 
     # Runtime contents: the venv with the service; no uv, no compilers, no sources, no tests.
@@ -661,8 +701,8 @@ def test_api_image_migrates_and_serves_a_real_database(
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
 
     port = free_port()
-    uvicorn = ["uvicorn", f"{package}_api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    resources.start("api-db", *database, *HARDENED, image, *uvicorn)
+    serving = ["-e", "HTTP_HOST=127.0.0.1", "-e", f"HTTP_PORT={port}"]
+    resources.start("api-db", *database, *serving, *HARDENED, image)
     status, body = http_get(f"http://127.0.0.1:{port}/health/ready")
     assert status == 200, body
 

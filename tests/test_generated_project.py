@@ -71,7 +71,8 @@ def junit_counts(report: Path) -> dict[str, int]:
 def expected_reports(variant: dict[str, Any]) -> list[str]:
     """The JUnit/coverage report names `make test-all` writes for a variant."""
     services = ["api", "worker"] if variant["with_worker"] else ["api"]
-    return [f"{svc}-{tier}" for svc in services for tier in ("unit", "integration")] + ["e2e"]
+    tiers = [f"{svc}-{tier}" for svc in services for tier in ("unit", "integration")]
+    return [*tiers, "e2e", "faults"]
 
 
 @pytest.mark.slow
@@ -104,3 +105,26 @@ def test_variant_passes_its_own_checks(
         assert counts["tests"] > 0, name
         assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, (name, counts)
         assert (project / "reports" / f"coverage-{name}.xml").is_file(), name
+
+    # The benchmark runs (a short one) and prints a row per endpoint and concurrency.
+    output = run(["make", "bench", f"BENCH_ARGS={BENCH_ARGS}"], cwd=project, env=env)
+    rows = bench_rows(output)
+    assert {"live", "ready", "read note", "list notes", "create note"} <= {r[0] for r in rows}
+    assert {int(row[1]) for row in rows} == {1, 4}
+    assert all(int(row[2]) > 0 for row in rows), rows  # requests answered
+
+
+BENCH_ARGS = "--requests 40 --seconds 5 --concurrency 1 4"
+
+
+def bench_rows(output: str) -> list[list[str]]:
+    """The rows of `make bench`'s table: endpoint, concurrency, requests, req/s, p50, p95, p99, errors."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("endpoint")) + 2
+    rows = []
+    for line in lines[start:]:
+        cells = line.rsplit(maxsplit=7)
+        if len(cells) != 8 or not cells[1].isdigit():
+            break
+        rows.append(cells)
+    return rows

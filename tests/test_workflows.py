@@ -483,7 +483,8 @@ def test_ci_checks_each_part_in_its_own_jobs(
         assert jobs[job]["with"]["targets"].startswith(prefix)
         assert "fromJSON(needs.changes.outputs." in str(jobs[job]["strategy"]["matrix"])
     assert jobs["integration"]["with"]["servers"] is True
-    assert jobs["e2e"]["with"] == {"targets": "test-e2e", "servers": True, "reports": "e2e"}
+    for tier in ("e2e", "faults"):
+        assert jobs[tier]["with"] == {"targets": f"test-{tier}", "servers": True, "reports": tier}
     gate = jobs["ci-passed"]
     # A cancelled run (a superseded push) gives no red check and no failure notification.
     assert gate["if"] == "${{ !cancelled() }}"

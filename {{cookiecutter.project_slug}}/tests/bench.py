@@ -32,6 +32,9 @@ import httpx
 
 from tests.harness.processes import running_system
 
+# A request that got no answer: refused or reset, or past the client's own timeout.
+CLIENT_ERRORS = (aiohttp.ClientError, TimeoutError)
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -110,7 +113,7 @@ async def measure(
                     ) as response:
                         await response.read()
                         failed = response.status >= httpx.codes.INTERNAL_SERVER_ERROR
-                except (aiohttp.ClientError, TimeoutError):
+                except CLIENT_ERRORS:
                     failed = True
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += failed

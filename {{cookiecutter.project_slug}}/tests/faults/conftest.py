@@ -1,13 +1,12 @@
-"""Fault-tier fixtures: the system as real processes, its backends behind TCP proxies.
-
-{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
-The api{% if cookiecutter.with_worker %} and the worker{% endif %} reach
-{%- if cookiecutter.database == 'postgres' %} PostgreSQL{% endif %}{% if cookiecutter.database == 'postgres' and cookiecutter.__redis %} and{% endif %}{% if cookiecutter.__redis %} Redis{% endif %} (the real servers of the shared fixtures
+"""Fault-tier fixtures: the system as real processes{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, its backends behind TCP proxies{% endif %}.
+{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
+The api{% if cookiecutter.with_worker %} and the worker{% endif %} reach{% if cookiecutter.database == 'postgres' %} PostgreSQL{% endif %}{% if cookiecutter.database == 'postgres' and cookiecutter.__redis %} and{% endif %}{% if cookiecutter.__redis %} Redis{% endif %} (the real servers of the shared fixtures
 in the root ``conftest.py``) only through a :class:`~tests.harness.proxy.TcpProxy` each, which the
 tests stall, slow, cut and refuse while requests run.
-{%- endif %} The processes run with the short deadlines of
-:data:`SETTINGS`, and every test holds them to those figures: an answer within a deadline plus
-:data:`SLACK_SECONDS` (process and scheduling overhead on a busy machine), never "eventually".
+{% endif %}
+The processes run with the short deadlines of :data:`SETTINGS`, and every test holds them to
+those figures: an answer within a deadline plus :data:`SLACK_SECONDS` (process and scheduling
+overhead on a busy machine), never "eventually".
 
 One system serves the whole tier; after each test the backends are restored and the tests wait
 until the system is ready again{% if cookiecutter.with_worker %} (restarting a worker that exited, as its supervisor would){% endif %}.
@@ -202,6 +201,7 @@ def stored_notes(migrated_database: str) -> StoredNotes:
 
 
 @pytest.fixture(scope="session")
+{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
 def fault_env(
 {%- if cookiecutter.database == 'postgres' %}
     migrated_database: str,
@@ -209,9 +209,7 @@ def fault_env(
 {%- if cookiecutter.__redis %}
     redis_url: str,
 {%- endif %}
-{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
     proxies: dict[str, TcpProxy],
-{%- endif %}
 ) -> dict[str, str]:
     """The environment of the system's processes: the deadlines, the backends behind proxies."""
     env = process_env({name: f"{value:g}" for name, value in SETTINGS.items()})
@@ -226,6 +224,11 @@ def fault_env(
     env["REDIS_URL"] = parts._replace(netloc=f"{netloc[0]}{netloc[1]}{host}").geturl()
 {%- endif %}
     return env
+{%- else %}
+def fault_env() -> dict[str, str]:
+    """The environment of the system's processes: the deadlines."""
+    return process_env({name: f"{value:g}" for name, value in SETTINGS.items()})
+{%- endif %}
 
 
 @pytest.fixture(scope="session")

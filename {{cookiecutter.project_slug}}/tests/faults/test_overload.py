@@ -71,6 +71,7 @@ def base_url(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """An api on the servers themselves (no proxy), with room for the burst."""
+{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
     env = process_env(
         {
 {%- if cookiecutter.database == 'postgres' %}
@@ -85,6 +86,9 @@ def base_url(
 {%- endif %}
         }
     )
+{%- else %}
+    env = process_env()
+{%- endif %}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     api = start_api(tmp_path_factory.mktemp("overload"), env, port, name="api-under-load")

@@ -24,6 +24,9 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, Self
 
+# What writing to a connection whose other side was reset or cut raises.
+PEER_GONE = (OSError, RuntimeError)
+
 
 class TcpProxy:
     """Forwards 127.0.0.1:``port`` to ``upstream_host``:``upstream_port`` until told otherwise."""
@@ -155,6 +158,6 @@ class TcpProxy:
                 await writer.drain()
             if writer.can_write_eof():
                 writer.write_eof()
-        except (OSError, RuntimeError):
+        except PEER_GONE:
             # The other side was reset or cut: this direction ends too.
             writer.transport.abort()

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 {%- endif %}
 
 from fastapi import Depends, Request
-from pydantic import Field, SecretStr, ValidationError{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
+from pydantic import Field, {% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}SecretStr, {% endif %}ValidationError{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
 {%- if cookiecutter.database == 'postgres' %}
 from sqlalchemy.engine import URL, make_url
@@ -34,6 +34,8 @@ _LOCAL_DB = "{{ cookiecutter.package_name }}"
 _APPLICATION_NAME = "{{ cookiecutter.project_slug }}-api"
 {%- endif %}
 {%- if cookiecutter.__redis %}
+{% if cookiecutter.database != 'postgres' %}
+{% endif -%}
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 {%- endif %}
 
@@ -83,7 +85,7 @@ class Settings(BaseSettings):
     )
     database_password: SecretStr | None = None
     # Connections per process: exactly this many, never more (no overflow).
-    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     # How long a request waits for a free connection before its 503.
     database_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     database_connect_timeout_seconds: float = Field(default=2.0, gt=0)

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
+{%- if cookiecutter.database == 'postgres' %}
 from pydantic import SecretStr
 {%- endif %}
 
@@ -107,7 +107,7 @@ def test_a_deployed_service_without_a_database_password_does_not_start(
 def test_the_pool_and_the_deadlines_have_their_documented_defaults() -> None:
     settings = load_settings()
 
-    assert settings.database_pool_size == 5
+    assert settings.database_pool_size == 10
     assert settings.database_pool_timeout_seconds == 2
     assert settings.database_timeout_seconds == 5
 
