@@ -56,7 +56,7 @@ from variants import DEFAULTS, pairwise, variant_id
 BIN = Path(sys.executable).parent
 START_DOCKER = "run `bash .ci/start-docker`"
 # The stack's database password in the tests' server .env: characters a URL would need quoted.
-DEPLOYED_PASSWORD = "p@ss/w:rd#1"
+DEPLOYED_PASSWORD = "p@ss/w:rd#1"  # noqa: S105 -- a test value
 
 
 # --- shared helpers -------------------------------------------------------------------------

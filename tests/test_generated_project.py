@@ -118,7 +118,7 @@ BENCH_ARGS = "--requests 40 --seconds 5 --concurrency 1 4"
 
 
 def bench_rows(output: str) -> list[list[str]]:
-    """The rows of `make bench`'s table: endpoint, concurrency, requests, req/s, p50, p95, p99, errors."""
+    """`make bench`'s table: endpoint, concurrency, requests, req/s, p50, p95, p99, errors."""
     lines = output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("endpoint")) + 2
     rows = []
