@@ -37,6 +37,8 @@ class Process:
     command: list[str]
     env: dict[str, str]
     log: Path
+    # Where its Prometheus metrics are served (METRICS_PORT), if anywhere.
+    metrics_port: int | None = None
     popen: subprocess.Popen[bytes] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,9 +55,21 @@ class Process:
         """Whether the process has not exited yet."""
         return self.popen.poll() is None
 
+    @property
+    def metrics_url(self) -> str:
+        """The process's ``/metrics`` address."""
+        if self.metrics_port is None:
+            msg = f"{self.name} serves no metrics"
+            raise RuntimeError(msg)
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def lines(self) -> list[str]:
+        """Everything the process wrote so far, line by line."""
+        return self.log.read_text("utf-8", errors="replace").splitlines()
+
     def output(self, lines: int = 40) -> str:
         """The last lines the process wrote, indented for a report."""
-        text = self.log.read_text("utf-8", errors="replace").splitlines()[-lines:]
+        text = self.lines()[-lines:]
         return "\n".join(f"    {line}" for line in text) or "    (no output)"
 
     def signal(self, signum: signal.Signals) -> None:
@@ -114,14 +128,18 @@ def process_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
         "ENVIRONMENT": "test",
+        # The tests read the processes' log lines as JSON.
+        "LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
         **(overrides or {}),
     }
 
 
 def start(name: str, command: list[str], log_dir: Path, env: Mapping[str, str]) -> Process:
-    """Start one process of the system in the repository root."""
-    return Process(name, command, dict(env), log_dir / f"{name}.log")
+    """Start one process of the system in the repository root, its metrics on a free port."""
+    metrics_port = free_port()
+    env = {**env, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(metrics_port)}
+    return Process(name, command, env, log_dir / f"{name}.log", metrics_port)
 {%- if cookiecutter.database == 'postgres' %}
 
 

@@ -1,19 +1,28 @@
 """Serve the API: ``python -m {{ cookiecutter.package_name }}_api`` (what the image runs).
 
 uvicorn with the serving settings (``HTTP_HOST``, ``HTTP_PORT``, ``WEB_CONCURRENCY``,
-``FORWARDED_ALLOW_IPS``, ``SHUTDOWN_TIMEOUT_SECONDS`` and the limits; see ``settings.py``). On
-SIGTERM uvicorn stops accepting connections, lets the requests in flight finish for at most
-``SHUTDOWN_TIMEOUT_SECONDS``, runs the lifespan's shutdown (closing the pools) and exits 0.
+``FORWARDED_ALLOW_IPS``, ``SHUTDOWN_TIMEOUT_SECONDS`` and the limits; see ``settings.py``), and the
+Prometheus metrics on ``METRICS_HOST:METRICS_PORT``. On SIGTERM uvicorn stops accepting
+connections, lets the requests in flight finish for at most ``SHUTDOWN_TIMEOUT_SECONDS``, runs the
+lifespan's shutdown (closing the pools) and exits.
 """
 
 import uvicorn
 
-from {{ cookiecutter.package_name }}_api.settings import load_settings
+from {{ cookiecutter.package_name }}_api.settings import SERVICE, load_settings
+from {{ cookiecutter.package_name }}_core.logs import configure_logging
+from {{ cookiecutter.package_name }}_core.metrics import prepare_multiprocess, serve_metrics
 
 
 def main() -> None:
-    """Run uvicorn until it is stopped (blocking)."""
+    """Serve the metrics, then run uvicorn until it is stopped (blocking)."""
     settings = load_settings()
+    configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
+    if settings.web_concurrency > 1:
+        # uvicorn's workers are new interpreters (spawned): they inherit the variable this sets,
+        # write their values to its directory, and this process adds them up for each scrape.
+        prepare_multiprocess()
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     uvicorn.run(
         # An import string, so that WEB_CONCURRENCY > 1 can start worker processes.
         "{{ cookiecutter.package_name }}_api.main:app",
@@ -27,6 +36,9 @@ def main() -> None:
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         limit_concurrency=settings.max_concurrent_requests,
         server_header=False,
+        # Logging is ours (one format for every line); the access log is RequestTelemetry's.
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from {{ cookiecutter.package_name }}_api import handlers
 {% if cookiecutter.__redis -%}
@@ -60,6 +61,14 @@ from {{ cookiecutter.package_name }}_api.routers import (
     notes,
 )
 from {{ cookiecutter.package_name }}_api.settings import Settings
+from {{ cookiecutter.package_name }}_api.telemetry import {% if cookiecutter.database == 'postgres' %}(
+    RequestTelemetry,
+    count_pool_use,
+    instrument,
+    instrument_engine,
+)
+{%- else %}RequestTelemetry, instrument{% endif %}
+from {{ cookiecutter.package_name }}_core.metrics import Metrics, process_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     requests that need it get 503 meanwhile.
     """
     settings: Settings = app.state.settings
+    metrics: Metrics = app.state.metrics
     probes: list[Probe] = []
     async with AsyncExitStack() as stack:
         # Callbacks run in reverse order at shutdown: this line is logged last.
@@ -82,6 +92,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- if cookiecutter.database == 'postgres' %}
         engine = create_engine(settings)
         stack.push_async_callback(engine.dispose)
+        count_pool_use(engine, metrics, settings.database_pool_size)
+        if app.state.tracer_provider is not None:
+            instrument_engine(engine, app.state.tracer_provider)
         # Runs before dispose: work given up at a deadline first finishes closing its connection.
         stack.push_async_callback(finish_abandoned_work)
         database = DatabaseProbe(engine)
@@ -116,6 +129,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ttl_seconds=settings.cache_ttl_seconds,
             timeout_seconds=settings.cache_timeout_seconds,
             cooldown_seconds=settings.cache_cooldown_seconds,
+            metrics=metrics,
         )
         probes.append(RedisProbe(redis))
 {%- endif %}
@@ -146,15 +160,28 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application. Cheap: reads settings, connects nothing (the lifespan does)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    metrics: Metrics | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Build the application. Cheap: reads settings, connects nothing (the lifespan does).
+
+    ``metrics`` defaults to the process's (tests pass their own, on a registry of their own);
+    ``tracer_provider``, when tracing is on, gets the app's requests and backend calls.
+    """
     settings = settings or Settings()
-    # The level applies to every module of this package (the first part of this module's name).
-    logging.getLogger(__name__.partition(".")[0]).setLevel(settings.log_level)
     app = FastAPI(title=settings.app_name, version=_version(), lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = metrics = metrics or process_metrics()
+    app.state.tracer_provider = tracer_provider
     handlers.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    # Added last, so it is the outermost middleware: it sees every response, 413s included.
+    app.add_middleware(RequestTelemetry, metrics=metrics)
+    if tracer_provider is not None:
+        instrument(app, tracer_provider)
     app.include_router(health.router)
     app.include_router(notes.router)
 {%- if cookiecutter.use_embedding_model %}

@@ -24,10 +24,11 @@ class ServiceUnavailableError(Exception):
     so a client knows what failed and that retrying later may work. ``cause`` is logged only.
     """
 
-    def __init__(self, component: str, cause: str) -> None:
+    def __init__(self, component: str, cause: str, *, timed_out: bool = False) -> None:
         super().__init__(f"{component}: {cause}")
         self.component = component
         self.cause = cause
+        self.timed_out = timed_out
 
     @property
     def public_detail(self) -> str:
@@ -48,7 +49,8 @@ async def backend_call(
         async with asyncio.timeout(seconds):
             yield
     except TimeoutError as exc:
-        raise ServiceUnavailableError(component, f"no answer within {seconds:g}s") from exc
+        cause = f"no answer within {seconds:g}s"
+        raise ServiceUnavailableError(component, cause, timed_out=True) from exc
     except failures as exc:
         raise ServiceUnavailableError(component, describe(exc)) from exc
 

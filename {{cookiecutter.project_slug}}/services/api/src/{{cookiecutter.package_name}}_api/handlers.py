@@ -5,6 +5,10 @@
 * A request that does not validate: 422 listing where and what is wrong (``loc``, ``msg``,
   ``type``), never the value that was sent: a 30 MB body is not echoed back, and neither is a
   secret someone pasted into the wrong field.
+* Anything else the code did not expect: 500 with the request id, the traceback in the log.
+
+Every answer carries ``X-Request-ID`` (the telemetry middleware adds it; the 500, sent from
+outside every middleware, adds it itself), so a client's report leads to the log lines.
 """
 
 import logging
@@ -14,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}_api.errors import ServiceUnavailableError
+from {{ cookiecutter.package_name }}_api.telemetry import HEADER, request_id_of
+from {{ cookiecutter.package_name }}_core.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +31,16 @@ MAX_REPORTED_ERRORS = 20
 
 async def service_unavailable(request: Request, exc: ServiceUnavailableError) -> JSONResponse:
     """503 for a backend outage: the component's name for the client, the cause for the log."""
+    kind = "timeout" if exc.timed_out else "error"
+    metrics: Metrics = request.app.state.metrics
+    metrics.backend_failures.labels(exc.component, kind).inc()
     logger.warning(
-        "%s %s: %s unavailable: %s", request.method, request.url.path, exc.component, exc.cause
+        "%s %s: %s unavailable: %s",
+        request.method,
+        request.url.path,
+        exc.component,
+        exc.cause,
+        extra={"component": exc.component, "failure": kind},
     )
     return JSONResponse(
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -52,7 +66,21 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=content)
 
 
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 for a bug: the request id to quote, nothing of the error; the traceback goes to the log."""
+    request_id = request_id_of(request.scope)
+    logger.error(
+        "%s %s failed", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}
+    )
+    return JSONResponse(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        content={"detail": "internal error", "request_id": request_id},
+        headers={HEADER: request_id},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.exception_handler(ServiceUnavailableError)(service_unavailable)
     app.exception_handler(RequestValidationError)(validation_failed)
+    app.exception_handler(Exception)(internal_error)

@@ -10,7 +10,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from {{ cookiecutter.package_name }}_api.validation import Text
+from {{ cookiecutter.package_name }}_core.text import Text
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 10_000

@@ -1,8 +1,10 @@
 """Configuration of the API, read from environment variables and an optional ``.env`` file.
 
-Each field is read from the upper-case environment variable of the same name (``log_level`` from
-``LOG_LEVEL``). Every field has a default that suits local development, so the service starts
-without any configuration; deployments override values through the environment.
+Each field is read from the upper-case environment variable of the same name (``http_port`` from
+``HTTP_PORT``); the fields every service shares (logging, metrics, tracing, error reports) come
+from the core package's ``ServiceSettings``. Every field has a default that suits local
+development, so the service starts without any configuration; deployments override values
+through the environment.
 
 Every backend call has a deadline here (``*_timeout_seconds``): a backend that stalls is answered
 within it (503, or served without the backend where it is optional), never waited on for good.
@@ -12,18 +14,20 @@ Credentials are ``SecretStr`` values: they never appear in a ``repr``, a log lin
 {% if cookiecutter.use_embedding_model -%}
 from pathlib import Path
 {% endif -%}
-from typing import Annotated, Literal{% if cookiecutter.database == 'postgres' %}, Self{% endif %}
+from typing import Annotated{% if cookiecutter.database == 'postgres' %}, Self{% endif %}
 {%- if cookiecutter.__redis %}
 from urllib.parse import urlsplit, urlunsplit
 {%- endif %}
 
 from fastapi import Depends, Request
-from pydantic import Field, {% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}SecretStr, {% endif %}ValidationError{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, SecretStr, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
 {%- if cookiecutter.database == 'postgres' %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 {%- endif %}
+
+from {{ cookiecutter.package_name }}_core.settings import {% if cookiecutter.database == 'postgres' %}DEPLOYED, {% endif %}ServiceSettings
+from {{ cookiecutter.package_name }}_core.settings import load_settings as load_service_settings
 {%- if cookiecutter.database == 'postgres' %}
 
 # Spellings of PostgreSQL URLs that other tools (docker images, Heroku, psql) commonly use; the
@@ -39,27 +43,14 @@ _APPLICATION_NAME = "{{ cookiecutter.project_slug }}-api"
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 {%- endif %}
 
-Environment = Literal["development", "test", "staging", "production"]
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-# Where a missing secret is an error rather than a development default.
-DEPLOYED: frozenset[Environment] = frozenset({"staging", "production"})
+# The name on the service's log lines, spans and error reports.
+SERVICE = "{{ cookiecutter.project_slug }}-api"
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     """Settings of the API service."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        # An empty variable (`LOG_LEVEL=`) means "use the default", not "the empty string".
-        env_ignore_empty=True,
-        # The .env file is shared with other services and docker compose.
-        extra="ignore",
-    )
-
     app_name: str = "{{ cookiecutter.project_name }}"
-    environment: Environment = "development"
-    log_level: LogLevel = "INFO"
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 
     # Serving (``python -m {{ cookiecutter.package_name }}_api``); figures behind the defaults: README.
@@ -192,20 +183,8 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the settings; exit with a readable message when a value is invalid or missing.
-
-    A process that cannot be configured should stop with the list of bad variables, not a
-    traceback through pydantic internals. The messages never contain a value (secrets stay out).
-    """
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: "
-            + error["msg"].removeprefix("Value error, ")
-            for error in exc.errors()
-        )
-        raise SystemExit(f"Invalid configuration:\n{problems}") from None
+    """The api's settings; exits with the list of bad variables when one is invalid or missing."""
+    return load_service_settings(Settings)
 
 
 def get_settings(request: Request) -> Settings:

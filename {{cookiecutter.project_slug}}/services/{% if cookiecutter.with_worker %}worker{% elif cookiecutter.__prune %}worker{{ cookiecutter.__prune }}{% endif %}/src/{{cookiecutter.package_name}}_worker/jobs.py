@@ -1,16 +1,16 @@
-"""The jobs this worker runs, and the serializer it shares with the API.
+"""The jobs this worker runs.
 
-Each job is a thin async wrapper (the arq signature: a context dict, then the job's arguments)
-around a pure function, which is where the logic lives and what the tests exercise.
+Each job of the contract (the core package's ``jobs``: names, payload models) has a handler here
+that takes the validated payload; :func:`{{ cookiecutter.package_name }}_core.jobs.job_function` turns it into the function
+arq calls, with the job's logs, span and metrics. The logic lives in pure functions, which the
+tests exercise directly.
 """
 
-import json
 import re
 from collections import Counter
-from typing import Any, TypedDict
+from typing import TypedDict
 
-# The name the API enqueues word counts under (see the API's ``jobs`` module).
-WORD_COUNT_JOB = "word_count"
+from {{ cookiecutter.package_name }}_core.jobs import WORD_COUNT, WordCountPayload, job_function
 
 # Words are runs of letters and digits, with inner apostrophes (' or U+2019) kept: "don't".
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
@@ -47,28 +47,10 @@ def count_words(text: str, *, top: int = 10) -> WordCount:
     }
 
 
-async def word_count(ctx: dict[str, Any], text: str) -> WordCount:
-    """Count the words of ``text`` (the arq job; the logic is in :func:`count_words`)."""
-    return count_words(text)
+async def count_words_of(payload: WordCountPayload) -> WordCount:
+    """The word-count job's handler (the logic is in :func:`count_words`)."""
+    return count_words(payload.text)
 
 
-def _json_default(value: object) -> str:
-    # A failed job's result is the exception it raised; keep its type and message.
-    if isinstance(value, BaseException):
-        return f"{type(value).__name__}: {value}"
-    msg = f"{type(value).__name__} is not JSON serializable"
-    raise TypeError(msg)
-
-
-def serialize(value: Any) -> bytes:
-    """Encode job arguments and results as JSON (the API decodes them the same way).
-
-    arq's default is pickle, and unpickling data read from Redis lets anyone who can write to
-    Redis run code in the worker and the API. JSON cannot.
-    """
-    return json.dumps(value, default=_json_default).encode()
-
-
-def deserialize(data: bytes) -> Any:
-    """Decode what :func:`serialize` wrote."""
-    return json.loads(data)
+# The function arq runs for the word-count job, registered under WORD_COUNT.name.
+word_count = job_function(WORD_COUNT, count_words_of)

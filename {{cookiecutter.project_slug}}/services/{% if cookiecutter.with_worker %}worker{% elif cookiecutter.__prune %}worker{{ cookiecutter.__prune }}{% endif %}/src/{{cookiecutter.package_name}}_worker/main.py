@@ -29,12 +29,8 @@ from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from {{ cookiecutter.package_name }}_worker.jobs import (
-    WORD_COUNT_JOB,
-    deserialize,
-    serialize,
-    word_count,
-)
+from {{ cookiecutter.package_name }}_core.jobs import WORD_COUNT, deserialize, serialize
+from {{ cookiecutter.package_name }}_worker.jobs import word_count
 from {{ cookiecutter.package_name }}_worker.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -79,7 +75,7 @@ class WorkerSettings:
     """What arq reads to build the worker (class attributes, by arq's convention)."""
 
     functions: Sequence[Function | WorkerCoroutine] = (
-        func(word_count, name=WORD_COUNT_JOB, max_tries=settings.job_max_tries),
+        func(word_count, name=WORD_COUNT.name, max_tries=settings.job_max_tries),
     )
     # Periodic jobs go here: arq.cron(function, minute=..., ...).
     cron_jobs: Sequence[CronJob] | None = None

@@ -1,32 +1,25 @@
 """Configuration of the worker, read from environment variables and an optional ``.env`` file.
 
-The worker shares ``REDIS_URL`` and ``LOG_LEVEL`` with the API; its own
-settings start with ``WORKER_`` or ``JOB_``. Credentials are ``SecretStr`` values: they never
-appear in a ``repr``, a log line or an error.
+The worker shares ``REDIS_URL`` and the core settings (``LOG_LEVEL``, ``LOG_FORMAT``, metrics,
+tracing, error reports) with the api; its own settings start with ``WORKER_`` or ``JOB_``.
+Credentials are ``SecretStr`` values: they never appear in a ``repr``, a log line or an error.
 """
 
-from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
 
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+from {{ cookiecutter.package_name }}_core.settings import ServiceSettings
+from {{ cookiecutter.package_name }}_core.settings import load_settings as load_service_settings
+
+# The name on the worker's log lines, spans and error reports.
+SERVICE = "{{ cookiecutter.project_slug }}-worker"
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     """Settings of the worker service."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        env_ignore_empty=True,
-        # The .env file is shared with the API and docker compose.
-        extra="ignore",
-    )
-
-    log_level: LogLevel = "INFO"
     # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     # Each Redis command's deadline. A Redis that stays stalled past a few of them stops the
@@ -60,13 +53,5 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the settings; exit with a readable message when a value is invalid."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(map(str, error['loc'])).upper() or 'settings'}: "
-            + error["msg"].removeprefix("Value error, ")
-            for error in exc.errors()
-        )
-        raise SystemExit(f"Invalid configuration:\n{problems}") from None
+    """The worker's settings; exits with the list of bad variables when one is invalid."""
+    return load_service_settings(Settings)

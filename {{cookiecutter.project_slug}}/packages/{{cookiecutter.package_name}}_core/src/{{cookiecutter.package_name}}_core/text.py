@@ -1,7 +1,7 @@
-"""Constraints shared by the request models.
+"""Constraints on text that reaches storage or a job, shared by request models and job payloads.
 
 PostgreSQL refuses the NUL character in text (and many tools truncate at it), so text that a
-request hands to storage or a job rejects it at the door: a 422 naming the field, not a 500.
+request hands on is rejected at the door: a 422 naming the field, not a 500.
 """
 
 from typing import Annotated
