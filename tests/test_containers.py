@@ -229,6 +229,7 @@ def expected_stack(variant: dict[str, Any]) -> dict[str, dict[str, str]]:
     return stack
 
 
+OBSERVABILITY = {"prometheus", "grafana", "jaeger"}
 ONE_SHOTS = {"migrate", "model-init"}
 APP_SERVICES = {"api", "worker", "migrate", "model-init"}
 
@@ -254,7 +255,8 @@ def check_production_stack(config: dict[str, Any], variant: dict[str, Any], tag:
             assert service["cap_drop"] == ["ALL"], name
             assert service["image"] == service["image"].lower(), name
     assert services["api"]["image"] == f"{registry}-api:{tag}"
-    assert services["api"]["expose"] == ["8000"]
+    # The api's port for the proxy; the metrics port, for a scraper on the network only.
+    assert services["api"]["expose"] == ["8000", "8001"]
     assert services["api"]["read_only"] is True
     volumes = set(config.get("volumes") or {})
     # Deadlines of a stop: the api drains for SHUTDOWN_TIMEOUT_SECONDS (20 s), the worker lets
@@ -263,6 +265,7 @@ def check_production_stack(config: dict[str, Any], variant: dict[str, Any], tag:
     assert services["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
     if variant["with_worker"]:
         assert services["worker"]["stop_grace_period"] == "5m30s"
+        assert services["worker"]["expose"] == ["8002"]
     if variant["database"] == "postgres":
         # The password reaches the services on its own, never pasted into the URL.
         for name in ("api", "migrate"):
@@ -289,6 +292,26 @@ def check_production_stack(config: dict[str, Any], variant: dict[str, Any], tag:
         assert environment["EMBEDDING_MODEL_PATH"] == "/models"
         assert environment["HF_HUB_OFFLINE"] == "1"
         assert "model" in volumes
+
+
+def check_observability_profile(compose: Compose, project: Path, variant: dict[str, Any]) -> None:
+    """The dev profile's Prometheus scrapes each service's metrics port; its tools stay local."""
+    stack = compose.config("docker-compose.dev.yml", profiles=("app", "observability"))
+    services = stack["services"]
+    assert set(services) >= OBSERVABILITY
+    for name in OBSERVABILITY:
+        image = services[name]["image"]
+        assert re.fullmatch(r"[a-z/]+:v?\d+\.\d+\.\d+", image), image  # pinned, Dependabot moves
+        assert {port["host_ip"] for port in services[name].get("ports", [])} <= {"127.0.0.1"}
+    config = yaml.safe_load((project / "observability" / "prometheus.yml").read_text("utf-8"))
+    targets = {t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]}
+    ports = {"api": 8001, "worker": 8002} if variant["with_worker"] else {"api": 8001}
+    assert targets == {f"{name}:{port}" for name, port in ports.items()}
+    app = set(ports)
+    for name in app:
+        assert services[name]["environment"]["METRICS_HOST"] == "0.0.0.0"  # noqa: S104
+    mounted = services["prometheus"]["volumes"][0]
+    assert mounted["source"].endswith("observability/prometheus.yml")
 
 
 @pytest.mark.parametrize("answers", [{}, *pairwise()], ids=variant_id)
@@ -322,6 +345,8 @@ def test_compose_files_resolve_to_the_designed_stack(
     # Development: the backing servers alone, then with the services built from source.
     servers = compose.config("docker-compose.dev.yml")
     assert not APP_SERVICES & set(servers["services"])
+    assert not OBSERVABILITY & set(servers["services"])
+    check_observability_profile(compose, project, variant)
     dev = compose.config("docker-compose.dev.yml", profiles=("app",))
     services = dev["services"]
     app = {"api", "worker"} if variant["with_worker"] else {"api"}

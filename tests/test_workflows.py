@@ -494,9 +494,10 @@ def test_ci_checks_each_part_in_its_own_jobs(
         assert "failure()" in jobs["notify"]["if"]
     # The make targets the jobs name exist in the Makefile, for every part.
     makefile = (project / "Makefile").read_text("utf-8")
-    for part in [*services(answers), "tests"]:
+    for part in ["core", *services(answers), "tests"]:
         for target in (f"lint-{part}", f"typecheck-{part}"):
             assert re.search(rf"^{target}:", makefile, re.M), target
+    assert re.search(r"^test-core-unit:", makefile, re.M)
     for service in services(answers):
         for tier in ("unit", "integration"):
             assert re.search(rf"^test-{service}-{tier}:", makefile, re.M)
@@ -548,27 +549,30 @@ def test_change_detection_runs_only_what_a_change_touches(
 ) -> None:
     project = bake(answers)
     every = services(answers)
+    everything = {"parts": ["core", *every, "tests"], "units": ["core", *every], "services": every}
     # Each service's own files run its jobs only (and, through `parts`, the e2e job).
     for service in every:
         result = detect(project, [f"services/{service}/src/x/y.py"])
-        assert result == {"parts": [service], "services": [service]}
+        assert result == {"parts": [service], "units": [service], "services": [service]}
     # Docs only: nothing runs.
-    assert detect(project, ["README.md", "AGENTS.md", "docs/guide.md", "LICENSE"]) == {
-        "parts": [],
-        "services": [],
-    }
-    # The e2e tests and the shared fixtures: lint and type check them, test no service alone.
-    assert detect(project, ["tests/e2e/test_x.py"]) == {"parts": ["tests"], "services": []}
-    # What everything shares (the lock, the Makefile, CI itself) checks everything.
-    for shared in ("uv.lock", "Makefile", "conftest.py", ".github/workflows/reusable-make.yml"):
-        result = detect(project, [shared])
-        assert result == {"parts": [*every, "tests"], "services": every}, shared
+    nothing = {"parts": [], "units": [], "services": []}
+    assert detect(project, ["README.md", "AGENTS.md", "docs/guide.md", "LICENSE"]) == nothing
+    # The system tests and the shared fixtures: lint and type check them, test no service alone.
+    for path in ("tests/e2e/test_x.py", "tests/faults/test_x.py", "tests/harness/proxy.py"):
+        assert detect(project, [path]) == {"parts": ["tests"], "units": [], "services": []}, path
+    # What everything shares (the lock, the Makefile, CI itself, the core package everything
+    # builds on) checks everything; the core package has unit tests, no integration tests.
+    for shared in (
+        "uv.lock",
+        "Makefile",
+        "conftest.py",
+        ".github/workflows/reusable-make.yml",
+        "packages/my_service_core/src/x.py",
+    ):
+        assert detect(project, [shared]) == everything, shared
     # Pushes to main and a merge queue's entries check everything, whatever changed.
     for event in ("push", "merge_group"):
-        assert detect(project, ["README.md"], event=event) == {
-            "parts": [*every, "tests"],
-            "services": every,
-        }
+        assert detect(project, ["README.md"], event=event) == everything
 
 
 def test_ci_gate_fails_on_any_failed_or_cancelled_job(bake: Callable[..., Path]) -> None:

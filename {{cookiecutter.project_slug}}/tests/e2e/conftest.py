@@ -22,7 +22,9 @@ Other variables:
 * ``SYSTEM_COVERAGE_FILE`` (set by ``make test-e2e``): run the processes under ``coverage run``,
   writing their data next to this file, for ``reports/coverage-e2e.xml``.
 
-The processes are started by ``tests/harness/processes.py``, which the fault tier shares.
+The processes are started by ``tests/harness/processes.py``, which the fault tier shares. They
+write JSON log lines to files the tests read (``system``), serve their metrics on ports of their
+own, and send their traces to a receiver on loopback (``traces``).
 """
 
 import os
@@ -32,7 +34,8 @@ from typing import NoReturn
 import httpx
 import pytest
 
-from tests.harness.processes import StartupError, running_system
+from tests.harness.otlp import Receiver, otlp_receiver
+from tests.harness.processes import StartupError, System, running_system
 
 # Exit status of a run stopped because the system could not be started (pytest's "usage error").
 NOT_STARTED = pytest.ExitCode.USAGE_ERROR
@@ -43,18 +46,25 @@ def stop_run(message: str) -> NoReturn:
     pytest.exit(message, returncode=NOT_STARTED)
 
 
+def given_base_url() -> str:
+    """``E2E_BASE_URL`` without a trailing slash; empty when the tests start the system."""
+    return os.environ.get("E2E_BASE_URL", "").rstrip("/")
+
+
 @pytest.fixture(scope="session")
-def base_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Where the system under test answers: ``E2E_BASE_URL``, or the one started here."""
-    given = os.environ.get("E2E_BASE_URL", "").rstrip("/")
-    if given:
-        try:
-            httpx.get(f"{given}/health/live", timeout=10).raise_for_status()
-        except httpx.HTTPError as exc:
-            stop_run(f"E2E_BASE_URL={given} does not answer /health/live: {exc}")
-        yield given
+def traces() -> Iterator[Receiver]:
+    """The spans the started system sent (an OTLP/HTTP receiver on loopback)."""
+    with otlp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def started_system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, traces: Receiver
+) -> Iterator[System | None]:
+    """The system started here, or None when the tests drive ``E2E_BASE_URL``."""
+    if given_base_url():
+        yield None
         return
 {%- if cookiecutter.database == 'postgres' %}
     request.getfixturevalue("database_url")  # stops the run at once when PostgreSQL is down
@@ -62,11 +72,34 @@ def base_url(
 {%- if cookiecutter.__redis %}
     request.getfixturevalue("redis_url")  # stops the run at once when Redis is down
 {%- endif %}
+    # Traces to the receiver, each batch sent within 100 ms so a test need not wait long.
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
     try:
-        with running_system(tmp_path_factory.mktemp("e2e-logs")) as system:
-            yield system.base_url
+        with running_system(tmp_path_factory.mktemp("e2e-logs"), env) as system:
+            yield system
     except StartupError as exc:
         stop_run(str(exc))
+
+
+@pytest.fixture(scope="session")
+def base_url(started_system: System | None) -> str:
+    """Where the system under test answers: ``E2E_BASE_URL``, or the one started here."""
+    if started_system is not None:
+        return started_system.base_url
+    given = given_base_url()
+    try:
+        httpx.get(f"{given}/health/live", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        stop_run(f"E2E_BASE_URL={given} does not answer /health/live: {exc}")
+    return given
+
+
+@pytest.fixture
+def system(started_system: System | None) -> System:
+    """The processes started here: for the tests that read their logs, metrics and traces."""
+    if started_system is None:
+        pytest.skip("reads the logs, metrics and traces of processes the tests start themselves")
+    return started_system
 
 
 @pytest.fixture

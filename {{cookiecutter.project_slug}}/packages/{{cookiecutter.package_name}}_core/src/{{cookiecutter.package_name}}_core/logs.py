@@ -23,7 +23,7 @@ MASK = "***"
 # The password of user:password@ in a URL (database, Redis and broker DSNs).
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
 # Fields whose values are secrets, whatever they hold.
-_SECRET_FIELD = re.compile(r"pass(word|wd)?|secret|token|authorization|api_?key|cookie", re.IGNORECASE)
+_SECRET_FIELD = re.compile(r"pass(word|wd)?|secret|token|authori[sz]ation|api_?key|cookie", re.I)
 # Libraries that log every call at INFO: their warnings are enough.
 _QUIET = ("httpx", "httpcore")
 
@@ -83,7 +83,10 @@ def configure_logging(service: str, *, level: LogLevel, fmt: LogFormat) -> None:
         redact,
     ]
     if json_lines:
-        rendering += [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
+        rendering += [
+            structlog.processors.EventRenamer("message"),
+            structlog.processors.JSONRenderer(),
+        ]
     else:
         rendering.append(structlog.dev.ConsoleRenderer())
     handler = logging.StreamHandler(sys.stdout)

@@ -29,9 +29,13 @@ JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
 
 class Metrics:
-    """Every metric the services export, registered in one registry."""
+    """Every metric the services export, registered in one registry.
+
+    ``registry.get_sample_value("http_requests_total", {...})`` reads a value back (tests).
+    """
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
         self.http_requests = Counter(
             "http_requests",
             "HTTP requests answered, by method, route template and status code",
@@ -114,9 +118,15 @@ def serve_metrics(host: str, port: int) -> None:
     """Serve ``/metrics`` on ``host:port`` in a background thread of this process (port 0: none)."""
     if not port:
         return
+    registry = REGISTRY
     if os.environ.get(MULTIPROC_DIR):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    try:
         start_http_server(port, addr=host, registry=registry)
-    else:
-        start_http_server(port, addr=host)
+    except OSError as exc:
+        msg = (
+            f"Cannot serve metrics on {host}:{port} ({exc.strerror}): set METRICS_PORT to a free "
+            "port, or 0 for no metrics."
+        )
+        raise SystemExit(msg) from None

@@ -4,8 +4,10 @@ Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPO
 SDK then reads every other standard variable itself (``OTEL_SERVICE_NAME``,
 ``OTEL_TRACES_SAMPLER``, ``OTEL_EXPORTER_OTLP_HEADERS``, ...). The services instrument their own
 libraries (FastAPI, SQLAlchemy, Redis, httpx) on the provider this returns.
-{%- if cookiecutter.with_worker %} A job carries the trace context of the request that enqueued it
-(:func:`inject_context`, :func:`extracted_context`), so the worker's span joins the request's trace.
+{%- if cookiecutter.with_worker %}
+
+A job carries the trace context of the request that enqueued it (:func:`inject_context`,
+:func:`extracted_context`), so the worker's span for it joins the request's trace.
 {%- endif %}
 """
 

@@ -18,9 +18,10 @@ def main() -> None:
     """Serve the metrics, then run uvicorn until it is stopped (blocking)."""
     settings = load_settings()
     configure_logging(SERVICE, level=settings.log_level, fmt=settings.log_format)
-    if settings.web_concurrency > 1:
-        # uvicorn's workers are new interpreters (spawned): they inherit the variable this sets,
-        # write their values to its directory, and this process adds them up for each scrape.
+    if settings.web_concurrency > 1 or settings.http_reload:
+        # The app then runs in processes uvicorn spawns (workers, or the reloaded one): they
+        # inherit the variable this sets, write their values to its directory, and this process
+        # adds them up for each scrape.
         prepare_multiprocess()
     serve_metrics(settings.metrics_host, settings.metrics_port)
     uvicorn.run(
@@ -29,6 +30,7 @@ def main() -> None:
         host=settings.http_host,
         port=settings.http_port,
         workers=settings.web_concurrency,
+        reload=settings.http_reload,
         # Behind the proxy, the client's address and scheme come from its X-Forwarded-* headers.
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,

@@ -84,7 +84,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     requests that need it get 503 meanwhile.
     """
     settings: Settings = app.state.settings
+{%- if cookiecutter.database == 'postgres' or cookiecutter.__redis %}
     metrics: Metrics = app.state.metrics
+{%- endif %}
     probes: list[Probe] = []
     async with AsyncExitStack() as stack:
         # Callbacks run in reverse order at shutdown: this line is logged last.

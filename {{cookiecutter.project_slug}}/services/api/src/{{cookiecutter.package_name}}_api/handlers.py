@@ -67,10 +67,14 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-    """500 for a bug: the request id to quote, nothing of the error; the traceback goes to the log."""
+    """500 for a bug: the request id to quote, nothing of the error; the traceback to the log."""
     request_id = request_id_of(request.scope)
     logger.error(
-        "%s %s failed", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id}
+        "%s %s failed",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": request_id},
     )
     return JSONResponse(
         status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,

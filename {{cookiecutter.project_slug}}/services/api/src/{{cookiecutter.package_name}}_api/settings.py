@@ -58,6 +58,8 @@ class Settings(ServiceSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     # uvicorn worker processes; one per container, scale out with replicas.
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Development only: restart on code changes (docker-compose.dev.yml sets it).
+    http_reload: bool = False
     # Proxies whose X-Forwarded-For/-Proto are trusted ("*": any, where only a proxy can connect).
     forwarded_allow_ips: str = "127.0.0.1"
     # On SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit.

@@ -10,8 +10,10 @@
   flight;
 * one access log line per request (method, path, route, status, duration, client).
 
-:func:`instrument` adds the OpenTelemetry instrumentations when tracing is on.{% if cookiecutter.database == 'postgres' %} :func:`count_pool_use`
-keeps the database pool's gauges current.{% endif %}
+:func:`instrument` adds the OpenTelemetry instrumentations when tracing is on.
+{%- if cookiecutter.database == 'postgres' %}
+:func:`count_pool_use` keeps the database pool's gauges current.
+{%- endif %}
 """
 
 import logging
@@ -73,7 +75,8 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (HEADER.encode(), request_id.encode())]
+                header = (HEADER.encode(), request_id.encode())
+                message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         self.metrics.http_in_flight.inc()

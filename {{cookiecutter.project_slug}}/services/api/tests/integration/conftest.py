@@ -142,6 +142,7 @@ async def app(
             ttl_seconds=settings.cache_ttl_seconds,
             timeout_seconds=settings.cache_timeout_seconds,
             cooldown_seconds=settings.cache_cooldown_seconds,
+            metrics=app.state.metrics,
         )
 {%- endif %}
         app.state.notes = notes

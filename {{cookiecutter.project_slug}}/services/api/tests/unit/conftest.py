@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 {%- endif %}
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from prometheus_client import CollectorRegistry
 
 from {{ cookiecutter.package_name }}_api.app import create_app
 from {{ cookiecutter.package_name }}_api.dependencies import (
@@ -35,11 +36,12 @@ from {{ cookiecutter.package_name }}_api.dependencies import (
 from {{ cookiecutter.package_name }}_api.embedding import Embedder
 {%- endif %}
 from {{ cookiecutter.package_name }}_api.health import Probe
-{%- if cookiecutter.with_worker %}
-from {{ cookiecutter.package_name }}_api.jobs import deserialize, serialize
-{%- endif %}
 from {{ cookiecutter.package_name }}_api.notes import InMemoryNoteRepository
 from {{ cookiecutter.package_name }}_api.settings import Settings
+{%- if cookiecutter.with_worker %}
+from {{ cookiecutter.package_name }}_core.jobs import deserialize, serialize
+{%- endif %}
+from {{ cookiecutter.package_name }}_core.metrics import Metrics
 {%- if cookiecutter.use_embedding_model %}
 
 
@@ -65,6 +67,12 @@ def no_configuration_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ignore settings in the environment (a CI job's or a container's), so tests see defaults."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    """The app's metrics, in a registry of this test's own."""
+    return Metrics(CollectorRegistry())
 
 
 @pytest.fixture
@@ -119,6 +127,7 @@ async def job_queue(redis: fakeredis.FakeAsyncRedis) -> AsyncIterator[ArqRedis]:
 @pytest.fixture
 def app(
     settings: Settings,
+    metrics: Metrics,
     notes: InMemoryNoteRepository,
     probes: list[Probe],
 {%- if cookiecutter.use_embedding_model %}
@@ -129,7 +138,7 @@ def app(
 {%- endif %}
 ) -> FastAPI:
     """The real application; tests may replace further overrides."""
-    app = create_app(settings)
+    app = create_app(settings, metrics=metrics)
 
     def probe_list() -> Sequence[Probe]:
         return probes

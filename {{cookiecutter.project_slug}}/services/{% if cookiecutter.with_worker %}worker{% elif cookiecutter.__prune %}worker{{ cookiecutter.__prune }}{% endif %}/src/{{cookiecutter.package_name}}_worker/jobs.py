@@ -1,9 +1,9 @@
 """The jobs this worker runs.
 
 Each job of the contract (the core package's ``jobs``: names, payload models) has a handler here
-that takes the validated payload; :func:`{{ cookiecutter.package_name }}_core.jobs.job_function` turns it into the function
-arq calls, with the job's logs, span and metrics. The logic lives in pure functions, which the
-tests exercise directly.
+that takes the validated payload; the core's ``job_function`` turns it into the function arq
+calls, with the job's logs, span and metrics. The logic lives in pure functions, which the tests
+exercise directly.
 """
 
 import re

@@ -20,6 +20,8 @@ _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 class Settings(ServiceSettings):
     """Settings of the worker service."""
 
+    # The api's metrics are on 8001; a worker beside it on one machine takes the next port.
+    metrics_port: int = Field(default=8002, ge=0, le=65535)
     # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     # Each Redis command's deadline. A Redis that stays stalled past a few of them stops the

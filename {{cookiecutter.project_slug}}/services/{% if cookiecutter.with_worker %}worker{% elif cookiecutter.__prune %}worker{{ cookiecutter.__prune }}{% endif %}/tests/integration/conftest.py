@@ -11,7 +11,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 from redis.asyncio import Redis
 
-from {{ cookiecutter.package_name }}_worker.jobs import deserialize, serialize
+from {{ cookiecutter.package_name }}_core.jobs import deserialize, serialize
 from {{ cookiecutter.package_name }}_worker.main import WorkerSettings
 
 

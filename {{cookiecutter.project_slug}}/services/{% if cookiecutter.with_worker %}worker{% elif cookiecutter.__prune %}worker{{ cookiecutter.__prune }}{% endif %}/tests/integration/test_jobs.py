@@ -5,12 +5,18 @@ from arq.constants import result_key_prefix
 from arq.jobs import JobStatus
 from arq.worker import Worker
 
-from {{ cookiecutter.package_name }}_worker.jobs import WORD_COUNT_JOB, count_words
+from {{ cookiecutter.package_name }}_core.jobs import WORD_COUNT, WordCountPayload, job_arguments
+from {{ cookiecutter.package_name }}_worker.jobs import count_words
 from {{ cookiecutter.package_name }}_worker.main import WorkerSettings
 
 
+def word_count_of(text: str) -> tuple[dict[str, object], dict[str, object]]:
+    """The arguments the api enqueues a word count with."""
+    return job_arguments(WORD_COUNT, WordCountPayload(text=text))
+
+
 async def test_a_queued_job_runs_and_its_result_is_kept(queue: ArqRedis, worker: Worker) -> None:
-    job = await queue.enqueue_job(WORD_COUNT_JOB, "the cat and the hat")
+    job = await queue.enqueue_job(WORD_COUNT.name, *word_count_of("the cat and the hat"))
     assert job is not None
     assert await job.status() is JobStatus.queued
 
@@ -27,7 +33,7 @@ async def test_a_queued_job_runs_and_its_result_is_kept(queue: ArqRedis, worker:
 
 
 async def test_a_failing_job_is_recorded_with_its_error(queue: ArqRedis, worker: Worker) -> None:
-    job = await queue.enqueue_job(WORD_COUNT_JOB, 42)
+    job = await queue.enqueue_job(WORD_COUNT.name, {"text": ""}, {})
     assert job is not None
 
     await worker.main()
@@ -35,12 +41,13 @@ async def test_a_failing_job_is_recorded_with_its_error(queue: ArqRedis, worker:
     info = await job.result_info()
     assert info is not None
     assert not info.success
-    assert info.result == "AttributeError: 'int' object has no attribute 'casefold'"
+    assert "String should have at least 1 character" in info.result
     assert (worker.jobs_complete, worker.jobs_failed) == (0, 1)
 
 
 async def test_jobs_queued_together_all_run(queue: ArqRedis, worker: Worker) -> None:
-    jobs = [await queue.enqueue_job(WORD_COUNT_JOB, "word " * n) for n in range(1, 6)]
+    texts = ["word " * n for n in range(1, 6)]
+    jobs = [await queue.enqueue_job(WORD_COUNT.name, *word_count_of(text)) for text in texts]
 
     await worker.main()
 

@@ -8,7 +8,7 @@ import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker, create_worker
 
-from {{ cookiecutter.package_name }}_worker.jobs import deserialize, serialize
+from {{ cookiecutter.package_name }}_core.jobs import deserialize, serialize
 from {{ cookiecutter.package_name }}_worker.main import WorkerSettings
 from {{ cookiecutter.package_name }}_worker.settings import Settings
 

@@ -1,16 +1,16 @@
-from typing import Any
-
 import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
-from {{ cookiecutter.package_name }}_worker.jobs import (
-    WORD_COUNT_JOB,
-    count_words,
+from {{ cookiecutter.package_name }}_core.jobs import (
+    JOBS,
+    WORD_COUNT,
+    WordCountPayload,
     deserialize,
+    job_arguments,
     serialize,
-    word_count,
 )
+from {{ cookiecutter.package_name }}_worker.jobs import count_words, word_count
 from {{ cookiecutter.package_name }}_worker.main import WorkerSettings
 
 
@@ -58,20 +58,22 @@ def test_top_limits_the_list() -> None:
     assert result["unique_words"] == 5
 
 
-async def test_job_wraps_the_pure_function() -> None:
-    assert await word_count({}, "to be or not to be") == count_words("to be or not to be")
+async def test_the_job_validates_its_payload_and_runs_the_pure_function() -> None:
+    payload, origin = job_arguments(WORD_COUNT, WordCountPayload(text="to be or not to be"))
+
+    assert await word_count({"job_id": "j1"}, payload, origin) == count_words("to be or not to be")
 
 
-def test_worker_registers_the_job_under_the_name_the_api_uses() -> None:
-    assert WORD_COUNT_JOB == "word_count"
+def test_the_worker_runs_every_job_of_the_contract_with_its_serializer() -> None:
     names = {getattr(function, "name", None) for function in WorkerSettings.functions}
-    assert names == {WORD_COUNT_JOB}
+    assert names == {spec.name for spec in JOBS}
     assert WorkerSettings.job_serializer is serialize
     assert WorkerSettings.job_deserializer is deserialize
 
 
 async def test_queued_job_runs_and_its_result_is_stored(queue: ArqRedis, worker: Worker) -> None:
-    job = await queue.enqueue_job(WORD_COUNT_JOB, "to be or not to be")
+    arguments = job_arguments(WORD_COUNT, WordCountPayload(text="to be or not to be"))
+    job = await queue.enqueue_job(WORD_COUNT.name, *arguments)
     assert job is not None
 
     await worker.main()
@@ -83,10 +85,10 @@ async def test_queued_job_runs_and_its_result_is_stored(queue: ArqRedis, worker:
     assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
 
 
-async def test_bad_arguments_fail_the_job_with_a_readable_error(
+async def test_a_payload_outside_the_contract_fails_the_job_with_the_field(
     queue: ArqRedis, worker: Worker
 ) -> None:
-    job = await queue.enqueue_job(WORD_COUNT_JOB, 42)
+    job = await queue.enqueue_job(WORD_COUNT.name, {"text": 42}, {})
     assert job is not None
 
     await worker.main()
@@ -94,20 +96,5 @@ async def test_bad_arguments_fail_the_job_with_a_readable_error(
     info = await job.result_info()
     assert info is not None
     assert not info.success
-    assert info.result == "AttributeError: 'int' object has no attribute 'casefold'"
+    assert info.result.startswith("ValidationError: 1 validation error for WordCountPayload")
     assert worker.jobs_failed == 1
-
-
-def test_serializer_round_trips_json() -> None:
-    value: dict[str, Any] = {"t": 1, "a": ["text"], "k": {}, "r": {"words": 2}}
-
-    assert deserialize(serialize(value)) == value
-
-
-def test_serializer_keeps_exception_type_and_message() -> None:
-    assert deserialize(serialize(ValueError("bad"))) == "ValueError: bad"
-
-
-def test_serializer_refuses_arbitrary_objects() -> None:
-    with pytest.raises(TypeError, match="object is not JSON serializable"):
-        serialize(object())
