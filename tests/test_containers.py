@@ -304,7 +304,8 @@ def check_observability_profile(compose: Compose, project: Path, variant: dict[s
         assert re.fullmatch(r"[a-z/]+:v?\d+\.\d+\.\d+", image), image  # pinned, Dependabot moves
         assert {port["host_ip"] for port in services[name].get("ports", [])} <= {"127.0.0.1"}
     config = yaml.safe_load((project / "observability" / "prometheus.yml").read_text("utf-8"))
-    targets = {t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]}
+    jobs = config["scrape_configs"]
+    targets = {t for job in jobs for static in job["static_configs"] for t in static["targets"]}
     ports = {"api": 8001, "worker": 8002} if variant["with_worker"] else {"api": 8001}
     assert targets == {f"{name}:{port}" for name, port in ports.items()}
     app = set(ports)

@@ -555,7 +555,7 @@ def test_change_detection_runs_only_what_a_change_touches(
         result = detect(project, [f"services/{service}/src/x/y.py"])
         assert result == {"parts": [service], "units": [service], "services": [service]}
     # Docs only: nothing runs.
-    nothing = {"parts": [], "units": [], "services": []}
+    nothing: dict[str, list[str]] = {"parts": [], "units": [], "services": []}
     assert detect(project, ["README.md", "AGENTS.md", "docs/guide.md", "LICENSE"]) == nothing
     # The system tests and the shared fixtures: lint and type check them, test no service alone.
     for path in ("tests/e2e/test_x.py", "tests/faults/test_x.py", "tests/harness/proxy.py"):
