@@ -10,12 +10,16 @@ import os
 os.environ.setdefault("TEMPLATE_SKIP_LOCK", "1")
 
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import machine
 import pytest
 from engines import snapshot_template
+
+# Every tool the tests start finds this machine's real interpreters before pyenv's shims.
+os.environ["PATH"] = machine.put_interpreters_first(Path(tempfile.mkdtemp(prefix="pythons-")))
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,23 @@ def find_python(version: str) -> str | None:
     return shutil.which(f"python{version}")
 
 
+def put_interpreters_first(links: Path) -> str:
+    """A PATH whose first directory holds `pythonX.Y` links to each installed CPython.
+
+    uv finds interpreters on PATH (`uv audit` and `uv lock` look there even when UV_PYTHON is
+    set), and pyenv's shims, which come first on these machines, fail for a version pyenv has
+    not selected (for instance with PYENV_VERSION set): uv stops at that broken shim.
+    """
+    links.mkdir(parents=True, exist_ok=True)
+    for minor in range(10, 14):
+        version = f"3.{minor}"
+        python = find_python(version)
+        link = links / f"python{version}"
+        if python is not None and not link.exists():
+            link.symlink_to(python)
+    return f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def build_torch_index(index: Path) -> str | None:
     """A PEP 503 index of the machine's local torch wheels, or None if it has none.
 
