@@ -178,7 +178,9 @@ def strip_tags(objects: Objects) -> Objects:
     for _, spec in pod_templates(copy):
         for container in containers(spec):
             name, _, tag = container["image"].rpartition(":")
-            assert "/" not in tag, container["image"]
+            assert "/" not in tag, (
+                f"{container['image']}: no tag, an image the overlay does not name"
+            )
             container["image"] = name
     return copy
 
