@@ -795,6 +795,29 @@ def test_the_images_are_those_the_workflows_push(
         assert used == pushed | ({model} if model else set()), overlay
 
 
+def make_render(project: Path, overlay: str, *settings: str) -> Objects:
+    """`make k8s-render` of an overlay (kubectl: the real one)."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "k8s-render", f"OVERLAY={overlay}", *settings],
+        cwd=project,
+        env={**os.environ, "PATH": f"{kubectl().parent}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return documents(result.stdout)
+
+
+def image_tags(objects: Objects) -> dict[str, str]:
+    """The tag of each container's image, by container name."""
+    return {
+        container["name"]: container["image"].rpartition(":")[2]
+        for _, spec in pod_templates(objects)
+        for container in containers(spec)
+    }
+
+
 @pytest.mark.parametrize("variant", [KUBERNETES, LARGEST_KUBERNETES], ids=variant_id)
 def test_applied_as_it_is_an_overlay_runs_its_environments_tag(
     bake: Callable[..., Path], variant: Variant
@@ -802,36 +825,12 @@ def test_applied_as_it_is_an_overlay_runs_its_environments_tag(
     """`kubectl apply -k` of an overlay, and the Makefile's k8s-render, which passes IMAGE_TAG."""
     project = bake(variant)
     for overlay, (_, channel, _, _) in ENVIRONMENTS.items():
-        result = subprocess.run(
-            ["make", "--no-print-directory", "k8s-render", f"OVERLAY={overlay}"],
-            cwd=project,
-            env={**os.environ, "PATH": f"{kubectl().parent}{os.pathsep}{os.environ['PATH']}"},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        for obj in documents(result.stdout):
-            for _, spec in pod_templates([obj]):
-                for container in containers(spec):
-                    tag = container["image"].rpartition(":")[2]
-                    assert tag == ("latest" if container["name"] == "model-init" else channel)
-        tagged = subprocess.run(
-            [
-                "make",
-                "--no-print-directory",
-                "k8s-render",
-                f"OVERLAY={overlay}",
-                "IMAGE_TAG=v1.2.0",
-            ],
-            cwd=project,
-            env={**os.environ, "PATH": f"{kubectl().parent}{os.pathsep}{os.environ['PATH']}"},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        assert "-api:v1.2.0" in tagged.stdout
+        tags = image_tags(make_render(project, overlay))
+        assert tags.pop("model-init", "latest") == "latest"
+        assert set(tags.values()) == {channel}, overlay
+        tags = image_tags(make_render(project, overlay, "IMAGE_TAG=v1.2.0"))
+        assert tags.pop("model-init", "latest") == "latest"
+        assert set(tags.values()) == {"v1.2.0"}, overlay
 
 
 def test_no_other_option_changes_the_manifests() -> None:
