@@ -26,7 +26,7 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 CHOICES: dict[str, tuple[str, ...]] = {
     "python_version": PYTHON_VERSIONS,
     "database": ("postgres", "none"),
-    "deploy": ("ssh-compose", "none"),
+    "deploy": ("ssh-compose", "kubernetes", "none"),
     "notifications": ("none", "slack", "telegram"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
 }

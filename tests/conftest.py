@@ -9,14 +9,16 @@ import os
 # runs its tasks with the environment as it was then (plumbum's copy).
 os.environ.setdefault("TEMPLATE_SKIP_LOCK", "1")
 
+import json
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import machine
 import pytest
-from engines import snapshot_template
+from engines import render_cookiecutter, snapshot_template
 
 # Every tool the tests start finds this machine's real interpreters before pyenv's shims.
 os.environ["PATH"] = machine.put_interpreters_first(Path(tempfile.mkdtemp(prefix="pythons-")))
@@ -32,6 +34,21 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def torch_index(tmp_path_factory: pytest.TempPathFactory) -> str | None:
     """file:// URL of a local index with the CPU build of torch, if the machine has one."""
     return machine.build_torch_index(tmp_path_factory.mktemp("torch-index"))
+
+
+@pytest.fixture(scope="module")
+def bake(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> Callable[..., Path]:
+    """Bake a variant once per module (and xdist worker); later calls reuse the project."""
+    baked: dict[str, Path] = {}
+
+    def get(answers: dict[str, Any]) -> Path:
+        key = json.dumps(answers, sort_keys=True)
+        if key not in baked:
+            output = tmp_path_factory.mktemp("bake")
+            baked[key] = render_cookiecutter(template_repo, answers, output)
+        return baked[key]
+
+    return get
 
 
 START_SERVICES = "start it with `bash .ci/start-services`"

@@ -152,8 +152,17 @@ EFFECTS: dict[tuple[str, Any], Callable[[Path, dict[str, Any]], bool]] = {
     ),
     # The worker needs Redis, so it switches Redis on whatever use_redis says.
     ("use_redis", False): lambda p, v: v["with_worker"] or "redis" not in api_dependencies(p),
-    ("deploy", "ssh-compose"): lambda p, v: "DEPLOY_SSH_KEY" in read(p, "README.md"),
-    ("deploy", "none"): lambda p, v: "DEPLOY_SSH_KEY" not in read(p, "README.md"),
+    ("deploy", "ssh-compose"): lambda p, v: (
+        "DEPLOY_SSH_KEY" in read(p, "README.md") and not (p / "deploy/kubernetes").exists()
+    ),
+    ("deploy", "kubernetes"): lambda p, v: (
+        (p / "deploy/kubernetes/base/kustomization.yaml").is_file()
+        and "KUBECONFIG" in read(p, "README.md")
+        and not (p / "deploy/deploy.sh").exists()
+    ),
+    ("deploy", "none"): lambda p, v: (
+        "DEPLOY_SSH_KEY" not in read(p, "README.md") and not (p / "deploy").exists()
+    ),
     ("notifications", "none"): lambda p, v: (
         "SLACK_WEBHOOK_URL" not in read(p, "README.md")
         and "TELEGRAM_BOT_TOKEN" not in read(p, "README.md")

@@ -40,7 +40,7 @@ import pytest
 import yaml
 from conftest import require, run
 from docker_standins import base_images
-from engines import render_cookiecutter, tree
+from engines import tree
 from variants import (
     DEFAULTS,
     LARGEST,
@@ -80,6 +80,7 @@ PINS = {
     "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
     "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
     "aquasecurity/trivy-action": ("ed142fd0673e97e23eac54620cfb913e5ce36c25", "v0.36.0"),
+    "azure/setup-kubectl": ("829323503d1be3d00ca8346e5391ca0b07a9ab0d", "v5.1.0"),
     "docker/build-push-action": ("53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"),
     "docker/login-action": ("4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
     "docker/setup-buildx-action": ("37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),
@@ -103,22 +104,6 @@ DESIGN_VARIANTS = [
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def bake(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> Callable[..., Path]:
-    """Bake a variant once per module (and xdist worker); later calls reuse the project."""
-    baked: dict[str, Path] = {}
-
-    def get(answers: dict[str, Any]) -> Path:
-        key = json.dumps(answers, sort_keys=True)
-        if key not in baked:
-            baked[key] = render_cookiecutter(
-                template_repo, answers, tmp_path_factory.mktemp("workflows")
-            )
-        return baked[key]
-
-    return get
 
 
 def services(answers: dict[str, Any]) -> list[str]:
@@ -235,7 +220,9 @@ def zizmor_findings(project: Path, persona: str) -> list[dict[str, Any]]:
     return findings
 
 
-@pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
+@pytest.mark.parametrize(
+    "answers", [DEFAULTS, LARGEST, {**LARGEST, "deploy": "kubernetes"}], ids=variant_id
+)
 def test_zizmor_pedantic_finds_nothing_and_every_waiver_says_why(
     bake: Callable[..., Path], answers: dict[str, Any]
 ) -> None:
@@ -341,6 +328,9 @@ def test_shellcheck_finds_nothing_in_run_blocks_scripts_and_recipes(
     if answers["deploy"] == "ssh-compose":
         bash["deploy/deploy.sh"] = (project / "deploy/deploy.sh").read_text("utf-8")
         posix["deploy/set-env.sh"] = (project / "deploy/set-env.sh").read_text("utf-8")
+    if answers["deploy"] == "kubernetes":
+        script = "deploy/kubernetes/deploy.sh"
+        bash[script] = (project / script).read_text("utf-8")
     assert_shellcheck_finds_nothing(bash, "bash", tmp_path)
     if posix:
         assert_shellcheck_finds_nothing(posix, "sh", tmp_path)

@@ -93,14 +93,36 @@ WORKFLOW_AXES: dict[str, list[Any]] = {
 }
 
 
+def _all_pairs_over(axes: dict[str, list[Any]], base: Variant) -> list[Variant]:
+    """All-pairs cover of the axes on top of `base` (None: the axis's default, left out)."""
+    names = list(axes)
+    rows = AllPairs([axes[n] for n in names])
+    return [
+        {**base, **{k: v for k, v in zip(names, row, strict=True) if v is not None}} for row in rows
+    ]
+
+
 def workflow_variants() -> list[Variant]:
     """All-pairs cover of every value of every option that changes the workflows' text."""
-    names = list(WORKFLOW_AXES)
-    rows = AllPairs([WORKFLOW_AXES[n] for n in names])
-    return [
-        {**DEFAULTS, **{k: v for k, v in zip(names, row, strict=True) if v is not None}}
-        for row in rows
-    ]
+    return _all_pairs_over(WORKFLOW_AXES, DEFAULTS)
+
+
+# deploy=kubernetes: the options that change deploy/kubernetes (tests/test_kubernetes.py checks
+# that no other option does), and the registry, which names the images.
+KUBERNETES: Variant = {**DEFAULTS, "deploy": "kubernetes"}
+KUBERNETES_AXES: dict[str, list[Any]] = {
+    **{
+        name: OPTIONS[name]
+        for name in ("with_worker", "use_embedding_model", "database", "use_redis")
+    },
+    "container_registry": [None, OTHER_REGISTRY],
+}
+
+
+def kubernetes_variants() -> list[Variant]:
+    """All-pairs cover of the options that change the Kubernetes manifests, and the largest."""
+    largest = {**LARGEST, "deploy": "kubernetes"}
+    return [*_all_pairs_over(KUBERNETES_AXES, KUBERNETES), {**KUBERNETES, **largest}]
 
 
 def full_product() -> list[Variant]:
