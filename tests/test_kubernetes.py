@@ -91,6 +91,7 @@ LARGEST_KUBERNETES: Variant = {**KUBERNETES, **LARGEST, "deploy": "kubernetes"}
 SLUG = "my-service"
 API_SOURCE = "services/api/src/my_service_api"
 WORKER_SOURCE = "services/worker/src/my_service_worker"
+CORE_SETTINGS = "packages/my_service_core/src/my_service_core/settings.py"
 VARIANTS = kubernetes_variants()
 # kubernetes-validate reads its schema files again for every object it checks; they never change.
 kubernetes_validate.utils.schema_contents = functools.cache(
@@ -241,12 +242,24 @@ def health_routes(project: Path) -> dict[str, str]:
 
 
 def setting_defaults(project: Path, rel: str) -> dict[str, Any]:
-    """The default of each field of the module's `Settings` class, as the code gives it."""
-    (settings,) = (
-        node
-        for node in ast.walk(module(project, rel))
-        if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    """The default of each field of the service's `Settings` class, as the code gives it, over
+    those of the core package's `ServiceSettings`, which it extends."""
+    return class_defaults(project, CORE_SETTINGS, "ServiceSettings") | class_defaults(
+        project, rel, "Settings"
     )
+
+
+def class_defaults(project: Path, rel: str, name: str) -> dict[str, Any]:
+    """The default of each field of the module's class `name`.
+
+    Only the class's own lines are parsed: the rest of the module may use syntax of a newer
+    Python than the tests' (a generic function's `[S: ...]`).
+    """
+    text = (project / rel).read_text("utf-8")
+    match = re.search(rf"^class {name}\b.*?(?=^\S)", text + "\n.", re.MULTILINE | re.DOTALL)
+    assert match is not None, (rel, name)
+    (settings,) = ast.parse(match.group()).body
+    assert isinstance(settings, ast.ClassDef)
     defaults = {}
     for statement in settings.body:
         if not isinstance(statement, ast.AnnAssign) or statement.value is None:
@@ -596,7 +609,11 @@ def test_probes_and_ports_are_those_the_app_serves(
         # The process listens on every address of the pod, on the port the manifests name.
         assert setting("HTTP_HOST") == "0.0.0.0"  # noqa: S104 -- inside the pod, as the image
         port = int(setting("HTTP_PORT"))
-        assert [p["containerPort"] for p in api["ports"]] == [port], overlay
+        # Metrics on their own port, which the scrape annotations name and the Service does not.
+        assert setting("METRICS_HOST") == "0.0.0.0"  # noqa: S104 -- as the image sets it
+        metrics = int(setting("METRICS_PORT"))
+        assert [p["containerPort"] for p in api["ports"]] == [port, metrics], overlay
+        assert scraped_port(objects, "api") == port_number(api, "metrics") == metrics, overlay
         for probe, route in (
             ("startupProbe", "live"),
             ("livenessProbe", "live"),
@@ -621,14 +638,35 @@ def test_probes_and_ports_are_those_the_app_serves(
             "port": {"name": service_port["name"]},
         }
         policy = named(objects, "NetworkPolicy", f"{SLUG}-api")["spec"]
-        (allowed,) = policy["ingress"]
-        assert [port_number(api, p["port"]) for p in allowed["ports"]] == [port]
+        allowed = [
+            [port_number(api, p["port"]) for p in rule["ports"]] for rule in policy["ingress"]
+        ]
+        assert allowed == [[port], [metrics]], overlay
         if variant["with_worker"]:
             worker_spec = dict(pod_templates(objects))[f"Deployment/{SLUG}-worker"]
             worker = container_named(worker_spec, "worker")
             check = healthcheck(image(project, "worker"))
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert worker[probe]["exec"]["command"] == check, (overlay, probe)
+            worker_defaults = setting_defaults(project, f"{WORKER_SOURCE}/settings.py")
+            worker_metrics = int(
+                effective(
+                    "METRICS_PORT", worker, objects, image(project, "worker"), worker_defaults
+                )
+            )
+            assert [p["containerPort"] for p in worker["ports"]] == [worker_metrics], overlay
+            assert scraped_port(objects, "worker") == worker_metrics, overlay
+            policy = named(objects, "NetworkPolicy", f"{SLUG}-worker")["spec"]
+            (rule,) = policy["ingress"]
+            assert [port_number(worker, p["port"]) for p in rule["ports"]] == [worker_metrics]
+
+
+def scraped_port(objects: Objects, service: str) -> int:
+    """The port a Prometheus scrape job that reads the pod's annotations takes."""
+    annotations = spec_of(objects, f"Deployment/{SLUG}-{service}")["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    return int(annotations["prometheus.io/port"])
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
@@ -747,16 +785,20 @@ def test_network_policies_admit_the_ingress_and_reach_the_backends(
             assert "Ingress" in policy["policyTypes"], (overlay, workload)
             if reached:
                 assert "Egress" in policy["policyTypes"], (overlay, workload)
-            if component == "api":
-                (rule,) = policy["ingress"]
-                (source,) = rule["from"]
-                assert list(source) == ["namespaceSelector"], source
-                assert list(source["namespaceSelector"]["matchLabels"]) == [
-                    "kubernetes.io/metadata.name"
-                ]
-            else:
-                assert "ingress" not in policy, (overlay, workload)
+            # In: the ingress controller's namespace (the api), Prometheus' (the services).
+            sources = [namespace_of(rule) for rule in policy.get("ingress", [])]
+            expected = {"api": ["ingress-nginx", "monitoring"], "worker": ["monitoring"]}
+            assert sources == expected.get(component, []), (overlay, workload)
         assert policies == {}, overlay
+
+
+def namespace_of(rule: dict[str, Any]) -> str:
+    """The one namespace an ingress rule admits, all its pods."""
+    (source,) = rule["from"]
+    assert list(source) == ["namespaceSelector"], source
+    (name,) = source["namespaceSelector"]["matchLabels"].items()
+    assert name[0] == "kubernetes.io/metadata.name", source
+    return str(name[1])
 
 
 def spec_of(objects: Objects, workload: str) -> dict[str, Any]:
