@@ -51,6 +51,7 @@ from docker_standins import (
 from engines import render_cookiecutter
 from hub_standin import Hub, serve_hub
 from machine import build_torch_index, local_model_dir, project_env
+from test_new_service import add_service
 from variants import DEFAULTS, pairwise, variant_id
 
 BIN = Path(sys.executable).parent
@@ -748,6 +749,30 @@ def test_worker_image_turns_healthy_with_redis(
         "--health-interval", "2s", *HARDENED, image,
     )  # fmt: skip
     wait_healthy(docker, container)  # arq's own check: its heartbeat is in Redis
+
+
+def test_a_new_services_image_builds_and_turns_healthy(
+    tmp_path: Path, template_repo: Path, docker: Docker, resources: Resources
+) -> None:
+    """`make new-service NAME=billing`, then its image as CI builds it: hardened, healthy."""
+    project, variant = bake(template_repo, {}, tmp_path)
+    lock(project, variant)
+    add_service(project, variant, "billing")
+    hadolint = tool("hadolint")
+    assert hadolint is not None
+    linted = subprocess.run(
+        [hadolint, "--config", ".hadolint.yaml", "services/billing/Dockerfile"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    prepare(docker, project, "services/billing/Dockerfile")
+    image = resources.image("billing")
+    built(docker.build(project, "services/billing/Dockerfile", image))
+    config = docker.inspect("image", image)["Config"]
+    assert config["User"] == "10001:10001"
+    assert set(config["ExposedPorts"]) == {"8003/tcp"}
+    container = resources.start("billing", "--health-interval", "2s", *HARDENED, image)
+    wait_healthy(docker, container)  # its metrics are served and its first round succeeded
 
 
 EMBEDDING_VARIANT = {"use_embedding_model": True, "python_version": "3.11", "database": "none"}

@@ -764,6 +764,37 @@ def test_without_an_index_the_update_ends_saying_to_run_make_lock(
     assert re.fullmatch(NO_INDEX, last_line(output)), last_line(output)
 
 
+def test_an_update_keeps_a_service_made_with_make_new_service(
+    tmp_path: Path, released: History
+) -> None:
+    project = released.project("copier", tmp_path)
+    env = tool_env(tmp_path, UV_OFFLINE="1")  # the lock is not what this test is about
+    run(["make", "new-service", "NAME=billing"], cwd=project, env=env)
+    commit_all(project, "a billing service")
+    service = {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in sorted((project / "services/billing").rglob("*"))
+        if path.is_file()
+    }
+    assert "services/billing/src/panager_billing/rounds.py" in service
+
+    COPIER_UPDATE.update(project, tmp_path, {})
+    after = {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in sorted((project / "services/billing").rglob("*"))
+        if path.is_file()
+    }
+    assert after == service
+    # (The user's README edit overlaps the release's: that conflict is another test's subject.)
+    assert visible_conflicts(project) == {OVERLAP_FILE}
+    # What the service added to the template's files is merged, not dropped.
+    assert "\n  billing:\n" in (project / "docker-compose.yml").read_text("utf-8")
+    assert "\n  billing:\n" in (project / "docker-compose.dev.yml").read_text("utf-8")
+    pyproject = (project / "pyproject.toml").read_text("utf-8")
+    assert '"panager-billing"' in pyproject
+    assert '"services/billing/src"' in pyproject
+
+
 def test_cruft_leaves_the_lock_to_make_lock(tmp_path: Path, released: History) -> None:
     """cruft renders the template again for every update: its bakes never lock (README)."""
     env = locking(tmp_path)

@@ -482,15 +482,21 @@ def test_ci_checks_each_part_in_its_own_jobs(
     if "notify" in jobs:
         assert jobs["notify"]["needs"] == ["ci-passed"]
         assert "failure()" in jobs["notify"]["if"]
-    # The make targets the jobs name exist in the Makefile, for every part.
-    makefile = (project / "Makefile").read_text("utf-8")
-    for part in ["core", *services(answers), "tests"]:
-        for target in (f"lint-{part}", f"typecheck-{part}"):
-            assert re.search(rf"^{target}:", makefile, re.M), target
-    assert re.search(r"^test-core-unit:", makefile, re.M)
-    for service in services(answers):
-        for tier in ("unit", "integration"):
-            assert re.search(rf"^test-{service}-{tier}:", makefile, re.M)
+    # The make targets the jobs name exist, for every part (make says what each would run).
+    targets = [
+        f"{check}-{part}"
+        for part in ["core", *services(answers), "tests"]
+        for check in ("lint", "typecheck")
+    ]
+    targets += ["test-core-unit"]
+    targets += [f"test-{s}-{tier}" for s in services(answers) for tier in ("unit", "integration")]
+    for target in targets:
+        assert run(["make", "-n", target], project), target
+    refused = subprocess.run(
+        ["make", "-n", "lint-nothing"], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode != 0
+    assert "No part 'nothing': the parts are core" in refused.stderr
 
 
 def assert_only_pull_requests_cancel_each_other(workflow: dict[str, Any]) -> None:
