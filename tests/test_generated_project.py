@@ -21,6 +21,7 @@ import pytest
 from conftest import run
 from engines import render_cookiecutter
 from machine import find_python, local_model_dir, project_env
+from test_new_service import add_service
 from variants import DEFAULTS, LARGEST, pairwise, variant_id
 
 RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
@@ -68,16 +69,22 @@ def junit_counts(report: Path) -> dict[str, int]:
     }
 
 
-def expected_reports(variant: dict[str, Any]) -> list[str]:
+def expected_reports(variant: dict[str, Any], added: tuple[str, ...] = ()) -> list[str]:
     """The JUnit/coverage report names `make test-all` writes for a variant."""
     services = ["api", "worker"] if variant["with_worker"] else ["api"]
+    services += added
     tiers = [f"{svc}-{tier}" for svc in services for tier in ("unit", "integration")]
     return [*tiers, "e2e", "faults"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "answers", [pytest.param({}, id="defaults"), pytest.param(LARGEST, id="largest")]
+    ("answers", "added"),
+    [
+        # One run covers `make new-service` too: the new service in every target of the chain.
+        pytest.param({}, ("billing",), id="defaults+new-service"),
+        pytest.param(LARGEST, (), id="largest"),
+    ],
 )
 def test_variant_passes_its_own_checks(
     tmp_path: Path,
@@ -86,6 +93,7 @@ def test_variant_passes_its_own_checks(
     database_url: str,
     redis_url: str,
     answers: dict[str, Any],
+    added: tuple[str, ...],
 ) -> None:
     """Bake, then run the project's own Makefile: every tier against real servers."""
     variant = {**DEFAULTS, **answers}
@@ -96,11 +104,13 @@ def test_variant_passes_its_own_checks(
         "HF_HUB_OFFLINE": "1",
     }
     project = render_cookiecutter(template_repo, answers, tmp_path)
+    for name in added:
+        add_service(project, variant, name)
 
     for target in ("install", "lint", "typecheck", "test-all"):
         run(["make", target], cwd=project, env=env)
 
-    for name in expected_reports(variant):
+    for name in expected_reports(variant, added):
         counts = junit_counts(project / "reports" / f"junit-{name}.xml")
         assert counts["tests"] > 0, name
         assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, (name, counts)

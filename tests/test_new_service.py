@@ -1,10 +1,10 @@
 """`make new-service NAME=...` in a baked project: a service that passes every check at once.
 
-The project's own tool chain runs on the result (lint, type check, the new service's unit and
-integration tests), its Make targets and test suites are found without an edit, and bad names
-leave every file as it was. The new service's image is built in tests/test_containers.py, its
-selection by the generated CI's change detection in tests/test_workflows.py, and a later
-`copier update` keeping it in tests/test_update.py.
+It touches only the files that must name it, the Make targets and test suites find it without an
+edit, and bad names or a failure leave every file as it was. The project's own tool chain runs on
+a new service in tests/test_generated_project.py (lint, type check, its unit and integration
+tests), its image is built in tests/test_containers.py, and a later `copier update` keeps it
+(tests/test_update.py).
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ def add_service(project: Path, variant: dict[str, Any], name: str = NAME) -> str
 
 
 @pytest.mark.slow
-def test_a_new_service_passes_lint_types_and_its_tests_at_once(
-    tmp_path: Path, template_repo: Path
-) -> None:
+def test_a_new_service_touches_only_what_names_it(tmp_path: Path, template_repo: Path) -> None:
     project = render_cookiecutter(template_repo, {}, tmp_path)
     env = project_env(DEFAULTS, None)
     run(["uv", "lock", "--quiet"], project, env)
@@ -76,20 +74,15 @@ def test_a_new_service_passes_lint_types_and_its_tests_at_once(
     changed = {path for path in before if before[path] != after.get(path)}
     assert changed == TOUCHED
     assert f'"services/{NAME}/src"' in (project / "pyproject.toml").read_text("utf-8")
-
-    for target in ("install", "lint", "typecheck", f"test-{NAME}-unit", f"test-{NAME}-integration"):
-        run(["make", target], project, env)
-    assert (project / f"reports/junit-{NAME}-unit.xml").is_file()
-    assert (project / f"reports/junit-{NAME}-integration.xml").is_file()
     # The project-wide targets take it in without an edit: the Makefile finds services on disk.
+    # (tests/test_generated_project.py runs them on a new service, lint to integration tests.)
     dry = run(["make", "-n", "test-unit", "test-integration", "build"], project, env)
     assert f"services/{NAME}/tests/unit" in dry
     assert f"services/{NAME}/tests/integration" in dry
     assert f"-f services/{NAME}/Dockerfile" in dry
     assert f"Parts: core api {NAME} tests" in run(["make", "help"], project, env)
-    # A bare `uv run pytest` (testpaths) runs its unit tests too.
-    collected = run(["uv", "run", "pytest", "--collect-only", "-q"], project, env)
-    assert f"services/{NAME}/tests/unit/test_rounds.py" in collected
+    # The generated CI checks it when a change touches it.
+    # TODO(change detection): assert with the workflow's own detection once it derives services.
 
 
 @pytest.mark.parametrize(

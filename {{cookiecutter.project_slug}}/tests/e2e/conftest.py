@@ -17,7 +17,7 @@ which lets them shut down cleanly.
 
 Other variables:
 
-* ``SYSTEM_STARTUP_TIMEOUT_SECONDS`` (default {{ '120' if cookiecutter.use_embedding_model else '30' }}): how long the api may take to become
+* ``SYSTEM_STARTUP_TIMEOUT_SECONDS`` (default {{ '180' if cookiecutter.use_embedding_model else '90' }}): how long the api may take to become
   ready; after that the run stops and shows the processes' output.
 * ``SYSTEM_COVERAGE_FILE`` (set by ``make test-e2e``): run the processes under ``coverage run``,
   writing their data next to this file, for ``reports/coverage-e2e.xml``.

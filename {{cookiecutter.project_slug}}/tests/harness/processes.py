@@ -205,7 +205,7 @@ def wait_until_ready(base_url: str, processes: list[Process], timeout: float) ->
 
 def startup_timeout() -> float:
     """How long the api may take to become ready (``SYSTEM_STARTUP_TIMEOUT_SECONDS``)."""
-    return float(os.environ.get("SYSTEM_STARTUP_TIMEOUT_SECONDS", "{{ '120' if cookiecutter.use_embedding_model else '30' }}"))
+    return float(os.environ.get("SYSTEM_STARTUP_TIMEOUT_SECONDS", "{{ '180' if cookiecutter.use_embedding_model else '90' }}"))
 
 
 @dataclass
