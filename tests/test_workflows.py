@@ -326,8 +326,8 @@ def test_shellcheck_finds_nothing_in_run_blocks_scripts_and_recipes(
     scripts = run_scripts([*workflow_files(project), *action_files(project)])
     assert len(scripts) > 10
     bash = {**scripts, **makefile_recipes(project, tmp_path)}
-    for script in sorted(project.glob(".github/scripts/*.sh")):
-        bash[str(script.relative_to(project))] = script.read_text("utf-8")
+    for path in sorted(project.glob(".github/scripts/*.sh")):
+        bash[str(path.relative_to(project))] = path.read_text("utf-8")
     assert ".github/scripts/parts.sh" in bash
     posix = {}
     if answers["deploy"] == "ssh-compose":
@@ -568,11 +568,13 @@ def test_a_new_service_needs_no_workflow_edit(
         "tests/unit/test_billing.py",
         "tests/integration/test_billing.py",
     )
-    # A service without an image and without integration tests (a scheduled job, say).
+    # Services with less: no image and no integration tests (a scheduled job, say); an image
+    # and no tests.
     add_service(project, "digest", "pyproject.toml", "tests/unit/test_digest.py")
+    add_service(project, "gateway", "pyproject.toml", "Dockerfile")
     # Not a service: no pyproject.toml.
-    add_service(project, "notes", "README.md")
-    every = sorted([*services(answers), "billing", "digest"])
+    add_service(project, "notes", "README.md", "tests/unit/test_notes.py")
+    every = sorted([*services(answers), "billing", "digest", "gateway"])
     assert detect(project, ["services/billing/src/billing/main.py"]) == {
         "parts": ["billing"],
         "units": ["billing"],
@@ -583,18 +585,23 @@ def test_a_new_service_needs_no_workflow_edit(
         "units": ["digest"],
         "services": [],
     }
+    assert detect(project, ["services/gateway/src/gateway/main.py"]) == {
+        "parts": ["gateway"],
+        "units": [],
+        "services": [],
+    }
     nothing: dict[str, list[str]] = {"parts": [], "units": [], "services": []}
     assert detect(project, ["services/notes/README.md"]) == nothing
     for event in ("push", "merge_group"):
         assert detect(project, ["README.md"], event=event) == {
             "parts": ["core", *every, "tests"],
-            "units": ["core", *every],
-            "services": [s for s in every if s != "digest"],
+            "units": ["core", *(s for s in every if s != "gateway")],
+            "services": [s for s in every if s not in ("digest", "gateway")],
         }
     assert detect(project, ["uv.lock"])["parts"] == ["core", *every, "tests"]
 
     # The images: built, scanned and promoted for every service with a Dockerfile.
-    images = sorted([*services(answers), "billing"])
+    images = sorted([*services(answers), "billing", "gateway"])
     assert listed_images(project, "reusable-build.yml") == images
     assert listed_images(project, "security.yml") == images
     assert promoted_images(project, tmp_path) == images

@@ -67,10 +67,11 @@ checks() {
             if any($shared[]; . == $file) or any($shared_directories[]; . as $d | $file | startswith($d))
             then every[]
             elif $file | startswith("tests/") then "tests"
-            elif $file | test("^services/[^/]+/.") then $file | split("/")[1] | select(IN($services[]))
+            elif $file | test("^services/[^/]+/.") then $file | split("/")[1]
             else empty
             end;
         (if $event == "pull_request" then [$changed[] as $file | parts_of($file)] else every end) as $chosen
+        # In the order of every part; a directory in services/ that is no service is none.
         | [every[] | select(IN($chosen[]))] as $parts
         | "parts=\($parts | tojson)",
           "units=\([$parts[] | select(. == "core" or IN($units[]))] | tojson)",
