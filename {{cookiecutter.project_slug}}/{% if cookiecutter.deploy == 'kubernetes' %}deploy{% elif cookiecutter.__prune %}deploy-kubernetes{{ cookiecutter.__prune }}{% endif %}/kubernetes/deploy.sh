@@ -19,18 +19,20 @@
 {%- endif %}
 set -euo pipefail
 
-# The images the build workflow pushes (reusable-build.yml), by service.
+# The services this cluster runs: each has its image (as reusable-build.yml pushes it), its
+# Deployment <project>-<service> and objects labelled app.kubernetes.io/component=<service> in base/.
 IMAGE_PREFIX={{ cookiecutter.container_registry }}/{{ cookiecutter.project_slug }}
 SERVICES=(api{% if cookiecutter.with_worker %} worker{% endif %})
-DEPLOYMENTS=({{ cookiecutter.project_slug }}-api{% if cookiecutter.with_worker %} {{ cookiecutter.project_slug }}-worker{% endif %})
+DEPLOYMENTS=("${SERVICES[@]/#/{{ cookiecutter.project_slug }}-}")
 {%- if cookiecutter.database == 'postgres' %}
 MIGRATION_JOB={{ cookiecutter.project_slug }}-migrate
 {%- endif %}
 # Server-side apply, as one owner: fields changed by hand (or by `rollout undo`) return to git's.
 SERVER_SIDE=(--server-side --force-conflicts --field-manager={{ cookiecutter.project_slug }}-deploy)
 # The migrations need these first: everything but the services' own objects.
-BEFORE_ROLLOUT='app.kubernetes.io/component notin (api,worker)'
-ROLLOUT='app.kubernetes.io/component in (api,worker)'
+COMPONENTS=$(IFS=,; echo "${SERVICES[*]}")
+BEFORE_ROLLOUT="app.kubernetes.io/component notin ($COMPONENTS)"
+ROLLOUT="app.kubernetes.io/component in ($COMPONENTS)"
 
 fail() {
     echo "::error::$*" >&2
