@@ -19,6 +19,7 @@ from conftest import run
 from engines import render_cookiecutter
 from machine import project_env
 from variants import DEFAULTS
+from workflow_steps import detect, listed_images
 
 NAME = "billing"
 # What a new service touches besides its own directory: each names it, and no tool derives it.
@@ -81,8 +82,13 @@ def test_a_new_service_touches_only_what_names_it(tmp_path: Path, template_repo:
     assert f"services/{NAME}/tests/integration" in dry
     assert f"-f services/{NAME}/Dockerfile" in dry
     assert f"Parts: core api {NAME} tests" in run(["make", "help"], project, env)
-    # The generated CI checks it when a change touches it.
-    # TODO(change detection): assert with the workflow's own detection once it derives services.
+    # The generated CI's change detection selects it for a change under services/billing/, its
+    # build and scan lists name it.
+    selected = detect(project, [f"services/{NAME}/src/my_service_{NAME}/rounds.py"])
+    assert selected == {"parts": [NAME], "units": [NAME], "services": [NAME]}
+    assert NAME in detect(project, ["README.md"], event="push")["services"]
+    for workflow in ("reusable-build.yml", "security.yml"):
+        assert listed_images(project, workflow) == ["api", NAME], workflow
 
 
 @pytest.mark.parametrize(

@@ -544,6 +544,7 @@ def test_change_detection_runs_only_what_a_change_touches(
         ".github/workflows/ci.yml",
         ".github/workflows/reusable-make.yml",
         ".github/scripts/parts.sh",
+        ".github/actions/setup-uv/action.yml",
         "packages/my_service_core/src/x.py",
     ):
         assert detect(project, [shared]) == everything, shared

@@ -22,7 +22,8 @@ SHARED='[
   "pyproject.toml", "uv.lock", ".python-version", "Makefile", "conftest.py",
   ".github/workflows/ci.yml", ".github/workflows/reusable-make.yml", ".github/scripts/parts.sh"
 ]'
-SHARED_DIRECTORIES='["packages/"]'
+# The core package, and the actions every job sets up with.
+SHARED_DIRECTORIES='["packages/", ".github/actions/"]'
 
 fail() {
     echo "::error::$*" >&2
