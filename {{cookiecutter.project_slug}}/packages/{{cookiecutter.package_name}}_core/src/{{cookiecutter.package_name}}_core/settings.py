@@ -5,9 +5,12 @@ from ``LOG_LEVEL``), or from a ``.env`` file in the working directory. A service
 derives from :class:`ServiceSettings` and adds its own fields.
 """
 
-from typing import Literal{% if cookiecutter.python_version == '3.11' %}, TypeVar{% endif %}
+from typing import {% if cookiecutter.__redis %}Annotated, {% endif %}Literal{% if cookiecutter.python_version == '3.11' %}, TypeVar{% endif %}
+{%- if cookiecutter.__redis %}
+from urllib.parse import urlsplit
+{%- endif %}
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import {% if cookiecutter.__redis %}AfterValidator, {% endif %}Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -17,6 +20,22 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["auto", "json", "console"]
 # Where a missing secret is an error rather than a development default.
 DEPLOYED: frozenset[Environment] = frozenset({"staging", "production"})
+{%- if cookiecutter.__redis %}
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
+
+
+def _redis_scheme(value: SecretStr) -> SecretStr:
+    scheme = urlsplit(value.get_secret_value()).scheme
+    if scheme not in _REDIS_SCHEMES:
+        msg = f"must be a redis://, rediss:// or unix:// URL, not {scheme or '?'}://"
+        raise ValueError(msg)
+    return value
+
+
+# redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded), a secret
+# that never appears in a repr or a log line; the services that use Redis share it.
+RedisUrl = Annotated[SecretStr, AfterValidator(_redis_scheme)]
+{%- endif %}
 {%- if cookiecutter.python_version == '3.11' %}
 
 S = TypeVar("S", bound="ServiceSettings")

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit, urlunsplit
 {%- endif %}
 
 from fastapi import Depends, Request
-from pydantic import Field{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, SecretStr, field_validator{% endif %}{% if cookiecutter.database == 'postgres' %}, model_validator{% endif %}
+from pydantic import Field{% if cookiecutter.database == 'postgres' or cookiecutter.__redis %}, SecretStr{% endif %}{% if cookiecutter.database == 'postgres' %}, field_validator, model_validator{% endif %}
 {%- if cookiecutter.database == 'postgres' %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 {%- endif %}
 
-from {{ cookiecutter.package_name }}_core.settings import {% if cookiecutter.database == 'postgres' %}DEPLOYED, {% endif %}ServiceSettings
+from {{ cookiecutter.package_name }}_core.settings import {% if cookiecutter.database == 'postgres' %}DEPLOYED, {% endif %}{% if cookiecutter.__redis %}RedisUrl, {% endif %}ServiceSettings
 from {{ cookiecutter.package_name }}_core.settings import load_settings as load_service_settings
 {%- if cookiecutter.database == 'postgres' %}
 
@@ -36,11 +36,6 @@ _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 # The local development database (docker-compose.dev.yml): user, password and name alike.
 _LOCAL_DB = "{{ cookiecutter.package_name }}"
 _APPLICATION_NAME = "{{ cookiecutter.project_slug }}-api"
-{%- endif %}
-{%- if cookiecutter.__redis %}
-{% if cookiecutter.database != 'postgres' %}
-{% endif -%}
-_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 {%- endif %}
 
 # The name on the service's log lines, spans and error reports.
@@ -90,8 +85,7 @@ class Settings(ServiceSettings):
 {%- endif %}
 {%- if cookiecutter.__redis %}
 
-    # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
-    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    redis_url: RedisUrl = SecretStr("redis://localhost:6379/0")
     # Connections per process, shared by {% if cookiecutter.with_worker %}the job queue and {% endif %}the cache.
     redis_max_connections: int = Field(default=20, ge=1, le=1000)
 {%- if cookiecutter.with_worker %}
@@ -163,15 +157,6 @@ class Settings(ServiceSettings):
         return self.database_dsn.render_as_string(hide_password=True)
 {%- endif %}
 {%- if cookiecutter.__redis %}
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in _REDIS_SCHEMES:
-            msg = f"must be a redis://, rediss:// or unix:// URL, not {scheme or '?'}://"
-            raise ValueError(msg)
-        return value
 
     @property
     def redis_url_for_logs(self) -> str:

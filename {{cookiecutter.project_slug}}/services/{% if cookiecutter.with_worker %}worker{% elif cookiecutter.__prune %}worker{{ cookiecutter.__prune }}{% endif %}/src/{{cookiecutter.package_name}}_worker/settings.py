@@ -7,14 +7,13 @@ Credentials are ``SecretStr`` values: they never appear in a ``repr``, a log lin
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 
-from {{ cookiecutter.package_name }}_core.settings import ServiceSettings
+from {{ cookiecutter.package_name }}_core.settings import RedisUrl, ServiceSettings
 from {{ cookiecutter.package_name }}_core.settings import load_settings as load_service_settings
 
 # The name on the worker's log lines, spans and error reports.
 SERVICE = "{{ cookiecutter.project_slug }}-worker"
-_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
 class Settings(ServiceSettings):
@@ -22,8 +21,7 @@ class Settings(ServiceSettings):
 
     # The api's metrics are on 8001; a worker beside it on one machine takes the next port.
     metrics_port: int = Field(default=8002, ge=0, le=65535)
-    # redis://[:PASSWORD@]HOST:PORT/DB (a password with special characters percent-encoded).
-    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    redis_url: RedisUrl = SecretStr("redis://localhost:6379/0")
     # Each Redis command's deadline. A Redis that stays stalled past a few of them stops the
     # worker (exit 1), for its supervisor to restart; a job it was running is run again.
     redis_timeout_seconds: float = Field(default=1.0, gt=0)
@@ -38,15 +36,6 @@ class Settings(ServiceSettings):
     # How often the worker renews its health check key in Redis, which lives one second longer:
     # `arq --check` (the container's health check) fails that soon after the worker wedges.
     worker_health_check_interval_seconds: int = Field(default=10, ge=1, le=60)
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in _REDIS_SCHEMES:
-            msg = f"must be a redis://, rediss:// or unix:// URL, not {scheme or '?'}://"
-            raise ValueError(msg)
-        return value
 
     @property
     def redis_host(self) -> str:
