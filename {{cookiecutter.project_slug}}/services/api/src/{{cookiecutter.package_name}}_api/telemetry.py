@@ -20,6 +20,7 @@ import logging
 import re
 import time
 import uuid
+from http import HTTPStatus
 
 import structlog
 from fastapi import FastAPI
@@ -36,6 +37,9 @@ HEADER = "x-request-id"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # Requests that matched no route share one label, so unknown paths cannot grow the metrics.
 UNMATCHED = "unmatched"
+# Probes come every few seconds from each orchestrator and load balancer: their successes are
+# counted in the metrics only, their failures logged too.
+QUIET_ROUTES = frozenset({"/health/live", "/health/ready"})
 
 access_log = logging.getLogger("{{ cookiecutter.package_name }}_api.access")
 
@@ -93,6 +97,8 @@ class RequestTelemetry:
         method = scope["method"]
         self.metrics.http_requests.labels(method, template, str(status)).inc()
         self.metrics.http_duration.labels(method, template).observe(seconds)
+        if template in QUIET_ROUTES and status < HTTPStatus.BAD_REQUEST:
+            return
         client = scope.get("client")
         access_log.info(
             "%s %s %d %.1f ms",

@@ -118,3 +118,17 @@ async def test_each_request_has_one_access_log_line(
     assert record.__dict__["request_id"] == "req-log"
     assert (record.__dict__["route"], record.__dict__["status"]) == ("/notes", 200)
     assert record.__dict__["path"] == "/notes"
+
+
+async def test_probes_log_only_when_they_fail(
+    app: FastAPI, client: AsyncClient, caplog: pytest.LogCaptureFixture, metrics: Metrics
+) -> None:
+    name = "{{ cookiecutter.package_name }}_api.access"
+    with caplog.at_level(logging.INFO, logger=name):
+        assert (await client.get("/health/live")).status_code == 200
+        assert not [r for r in caplog.records if r.name == name]
+        assert (await client.get("/nowhere")).status_code == 404  # any other route: logged
+    [record] = [r for r in caplog.records if r.name == name]
+    assert record.__dict__["status"] == 404
+    live = {"method": "GET", "route": "/health/live", "status": "200"}
+    assert metrics.registry.get_sample_value("http_requests_total", live) == 1
