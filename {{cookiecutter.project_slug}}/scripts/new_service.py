@@ -29,13 +29,6 @@ NAME = re.compile(r"[a-z][a-z0-9]{0,19}")
 # Names the Makefile's parts, the shared package or Python already take.
 RESERVED = {"core", "tests", "test", "shared", "all", "packages", "services", "scripts"}
 FIRST_METRICS_PORT = 8003
-# The entries the script adds, rendered from the skeleton: file in the skeleton -> file it edits.
-ENTRIES = {
-    "compose.yml.tmpl": "docker-compose.yml",
-    "compose.dev.yml.tmpl": "docker-compose.dev.yml",
-    "prometheus.yml.tmpl": "observability/prometheus.yml",
-}
-NOT_COPIED = {"README.md", *ENTRIES}
 
 
 class RefusedError(Exception):
@@ -109,6 +102,16 @@ def append(text: str, entry: str, _path: str) -> str:
     return (text if text.endswith("\n") else text + "\n") + entry
 
 
+Editor = Callable[[str, str, str], str]
+# The entries the script adds: the skeleton's file, the file it goes into, and how.
+ENTRIES: dict[str, tuple[str, Editor]] = {
+    "compose.yml.tmpl": ("docker-compose.yml", add_after_services),
+    "compose.dev.yml.tmpl": ("docker-compose.dev.yml", add_after_services),
+    "prometheus.yml.tmpl": ("observability/prometheus.yml", append),
+}
+NOT_COPIED = {"README.md", *ENTRIES}
+
+
 def add_mypy_path(text: str, name: str) -> str:
     """pyproject.toml with the service's src in tool.mypy's mypy_path."""
     match = re.search(r"^mypy_path = \[\n(?:    .*\n)*?(?=\]\n)", text, re.MULTILINE)
@@ -126,18 +129,12 @@ def plan(name: str) -> tuple[dict[Path, str], dict[Path, str]]:
         if path.name not in NOT_COPIED
     }
     edited: dict[Path, str] = {}
-    editors: dict[str, Callable[[str, str, str], str]] = {
-        "docker-compose.yml": add_after_services,
-        "docker-compose.dev.yml": add_after_services,
-        "observability/prometheus.yml": append,
-    }
-    for skeleton, target in ENTRIES.items():
+    for skeleton, (target, add) in ENTRIES.items():
         path = ROOT / target
         if not path.is_file():
             raise RefusedError(f"{target} is missing: the service's entry goes there")
         entry = fill((SKELETON / skeleton).read_text("utf-8"), name, port)
-        text = path.read_text("utf-8")
-        edited[path] = editors[target](text, entry, target)
+        edited[path] = add(path.read_text("utf-8"), entry, target)
     pyproject = ROOT / "pyproject.toml"
     edited[pyproject] = add_mypy_path(pyproject.read_text("utf-8"), name)
     return created, edited
