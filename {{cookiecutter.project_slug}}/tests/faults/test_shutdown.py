@@ -33,6 +33,7 @@ from arq.jobs import Job, JobStatus
 
 {% if cookiecutter.with_worker -%}
 from {{ cookiecutter.package_name }}_core.jobs import deserialize, serialize
+
 {% endif -%}
 from tests.faults.conftest import SLACK_SECONDS, Figures, deadline{% if cookiecutter.with_worker %}, wait_for{% endif %}
 from tests.harness.processes import (
